@@ -1,0 +1,65 @@
+"""One setting for every thread pool fastseq touches.
+
+numba's parallel kernels and BLAS (NumPy's and SciPy's, which ``np.dot`` inside ``@njit`` uses)
+each keep a pool. Running both at full width on the same cores oversubscribes them, so fastseq
+sets them together: ``set_num_threads(n)`` limits numba and every BLAS pool found by
+threadpoolctl to ``n``. The environment variable ``FASTSEQ_NUM_THREADS`` applies the same
+setting when fastseq is imported. ``threads(n)`` does it for a ``with`` block and restores
+what it changed afterwards.
+"""
+import contextlib
+import os
+
+import numba
+from threadpoolctl import threadpool_limits
+
+_ENV = "FASTSEQ_NUM_THREADS"
+
+
+def _check_count(n):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
+    if not 1 <= n <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"set_num_threads: n must be in [1, {numba.config.NUMBA_NUM_THREADS}] "
+            f"(NUMBA_NUM_THREADS, fixed when numba starts), got {n}")
+    return n
+
+
+def get_num_threads():
+    """Threads the numba kernels use now (an int)."""
+    return numba.get_num_threads()
+
+
+def set_num_threads(n):
+    """Use ``n`` threads for numba kernels and for BLAS, process-wide."""
+    n = _check_count(n)
+    numba.set_num_threads(n)
+    threadpool_limits(limits=n)
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Context manager: ``n`` threads for numba and BLAS inside the block, restored after it."""
+    n = _check_count(n)
+    old_numba = numba.get_num_threads()
+    with threadpool_limits(limits=n):
+        numba.set_num_threads(n)
+        try:
+            yield n
+        finally:
+            numba.set_num_threads(old_numba)
+
+
+def _apply_env():
+    value = os.environ.get(_ENV)
+    if not value:
+        return
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"{_ENV} must be a whole number of threads, got {value!r}") from None
+    set_num_threads(n)
+
+
+_apply_env()

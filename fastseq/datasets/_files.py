@@ -1,0 +1,86 @@
+"""Locating, verifying and downloading data files.
+
+``find_file(folder, name, sha256, url)`` returns the path of a file whose SHA-256 matches,
+looking in ``$FASTSEQ_DATA/<folder>``, then ``<cache>/<folder>``, then downloading ``url`` into
+the cache through a temporary file that is renamed into place only after its hash checks out.
+A file whose hash does not match is never returned.
+"""
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ENV = "FASTSEQ_DATA"
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No verified copy of a data file could be found or downloaded."""
+
+
+def cache_dir():
+    """The user cache folder: ``$XDG_CACHE_HOME/fastseq`` or ``~/.cache/fastseq``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fastseq"
+
+
+def sha256_of(path):
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def candidate_dirs(folder):
+    """The folders searched for ``folder``'s files, in order."""
+    dirs = []
+    if os.environ.get(ENV):
+        dirs.append(Path(os.environ[ENV]) / folder)
+    dirs.append(cache_dir() / folder)
+    return dirs
+
+
+def _download(url, dest, sha256):
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
+            while True:
+                block = response.read(1 << 20)
+                if not block:
+                    break
+                out.write(block)
+        got = sha256_of(tmp)
+        if got != sha256:
+            raise ValueError(f"downloaded {url} has SHA-256 {got}, expected {sha256}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def find_file(folder, name, sha256, url=None):
+    """Path of a verified copy of ``folder/name`` (see the module docstring)."""
+    tried = []
+    for d in candidate_dirs(folder):
+        path = d / name
+        if not path.exists():
+            tried.append(f"{path}: not there")
+            continue
+        got = sha256_of(path)
+        if got == sha256:
+            return path
+        tried.append(f"{path}: SHA-256 {got[:12]}… does not match {sha256[:12]}… (corrupt or truncated)")
+    if url is not None:
+        dest = cache_dir() / folder / name
+        try:
+            _download(url, dest, sha256)
+            return dest
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            tried.append(f"download {url}: {exc}")
+    raise DataNotFoundError(
+        f"no verified copy of {folder}/{name}. Looked in:\n  " + "\n  ".join(tried)
+        + f"\nSet {ENV} to a folder holding {folder}/{name} (e.g. {ENV}=../shared/data).")

@@ -1,0 +1,93 @@
+"""The book's seq2seq toy sets (``addition.txt``, ``date.txt``) and a generator for the addition task.
+
+Each line is a fixed-width question, ``_``, and a fixed-width answer. As in the book, the
+character vocabulary is kept at module level and grows with every file loaded;
+``get_vocab()`` returns it.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fastseq.datasets._files import DataNotFoundError, candidate_dirs
+
+char_to_id = {}
+id_to_char = {}
+
+
+def _update_vocab(text):
+    for char in text:
+        if char not in char_to_id:
+            new_id = len(char_to_id)
+            char_to_id[char] = new_id
+            id_to_char[new_id] = char
+
+
+def _resolve(file_name):
+    """A path as given if it exists, else ``file_name`` looked up in the data folders' ``seq/``."""
+    if os.path.sep in str(file_name) or Path(file_name).exists():
+        if Path(file_name).exists():
+            return Path(file_name)
+        raise DataNotFoundError(f"sequence.load_data: no file {file_name}")
+    tried = []
+    for d in candidate_dirs("seq"):
+        path = d / file_name
+        if path.exists():
+            return path
+        tried.append(str(path))
+    raise DataNotFoundError(f"sequence.load_data: {file_name} not found in " + ", ".join(tried)
+                            + "; set FASTSEQ_DATA to a folder holding seq/" + file_name)
+
+
+def load_data(file_name="addition.txt", seed=1984):
+    """``(x_train, t_train), (x_test, t_test)``: int32 id matrices (questions and answers with
+    their leading ``_``), shuffled with ``seed`` (None: not reseeded), last 10% held out."""
+    path = _resolve(file_name)
+    questions, answers = [], []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            idx = line.find("_")
+            if idx < 0:
+                raise ValueError(f"sequence.load_data: {path}:{lineno} has no '_' separating question and answer")
+            questions.append(line[:idx])
+            answers.append(line[idx:])
+    if not questions:
+        raise ValueError(f"sequence.load_data: {path} is empty")
+    if len(set(map(len, questions))) != 1 or len(set(map(len, answers))) != 1:
+        raise ValueError(f"sequence.load_data: {path} must have fixed-width questions and answers")
+    for q, a in zip(questions, answers):
+        _update_vocab(q)
+        _update_vocab(a)
+    x = np.array([[char_to_id[c] for c in q] for q in questions], dtype=np.int32)
+    t = np.array([[char_to_id[c] for c in a] for a in answers], dtype=np.int32)
+    indices = np.arange(len(x))
+    if seed is not None:
+        np.random.seed(seed)
+    np.random.shuffle(indices)
+    x, t = x[indices], t[indices]
+    split_at = len(x) - len(x) // 10
+    return (x[:split_at], t[:split_at]), (x[split_at:], t[split_at:])
+
+
+def get_vocab():
+    """``(char_to_id, id_to_char)`` of every character loaded so far."""
+    return char_to_id, id_to_char
+
+
+def generate_addition(path, n, max_digits=3, seed=0):
+    """Write ``n`` addition problems in the book's format (``'16+75  _91  '``) to ``path``.
+
+    Operands have 1 to ``max_digits`` digits; the question is padded to ``2*max_digits + 1``
+    characters and the answer (``_`` and the sum) to ``max_digits + 2``."""
+    if n < 1 or max_digits < 1:
+        raise ValueError(f"generate_addition: n and max_digits must be ≥ 1, got {n}, {max_digits}")
+    rng = np.random.default_rng(seed)
+    digits = rng.integers(1, max_digits + 1, size=(n, 2))
+    a = rng.integers(0, 10 ** digits[:, 0])
+    b = rng.integers(0, 10 ** digits[:, 1])
+    q_width, a_width = 2 * max_digits + 1, max_digits + 2
+    with open(path, "w", encoding="utf-8") as f:
+        for x, y in zip(a, b):
+            f.write(f"{x}+{y}".ljust(q_width) + ("_" + str(x + y)).ljust(a_width) + "\n")
+    return Path(path)

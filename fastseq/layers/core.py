@@ -1,0 +1,252 @@
+"""The book's ``common/layers`` on fastseq kernels.
+
+Every class keeps the book's surface: ``params`` (the caller's arrays, never copied or rebound),
+``grads`` (allocated once, written in place), ``forward`` and ``backward``. Inputs are checked
+once here; the kernels trust them. Layers compute in the dtype of their weights or inputs
+(float32 fast path, float64 works).
+"""
+import numba
+import numpy as np
+
+from fastseq import _validate as v
+from fastseq.kernels.activations import (dropout_backward, dropout_forward, sigmoid_backward,
+                                         sigmoid_cross_entropy_backward,
+                                         sigmoid_cross_entropy_forward, sigmoid_forward)
+from fastseq.kernels.embedding import embedding_backward
+from fastseq.kernels.softmax import (softmax_backward, softmax_cross_entropy_backward,
+                                     softmax_cross_entropy_forward, softmax_forward)
+
+
+def _matmul_input(where, x, W):
+    """x as an array whose last axis matches W's rows; one-hot ints are cast to W's dtype."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        x = x.astype(W.dtype)
+    x = v.float_array(where, "x", x)
+    if x.ndim != 2 or x.shape[1] != W.shape[0]:
+        raise ValueError(f"{where}: x must have shape (N, {W.shape[0]}), got {x.shape}")
+    return x
+
+
+def _loss_is_finite(where, loss):
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"{where}: the loss is {loss}; x contains NaN or inf")
+    return loss
+
+
+class MatMul:
+    """``out = x @ W``. x (N, D) float (0/1 ints are accepted as one-hot); W (D, H)."""
+
+    def __init__(self, W):
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+        self.x = None
+
+    def forward(self, x):
+        W, = self.params
+        self.x = _matmul_input("MatMul", x, W)
+        return self.x @ W
+
+    def backward(self, dout):
+        W, = self.params
+        np.matmul(self.x.T, dout, out=self.grads[0])
+        return dout @ W.T
+
+
+class Affine:
+    """``out = x @ W + b``. x (N, D) float; W (D, H); b (H,)."""
+
+    def __init__(self, W, b):
+        self.params = [W, b]
+        self.grads = [np.zeros_like(W), np.zeros_like(b)]
+        self.x = None
+
+    def forward(self, x):
+        W, b = self.params
+        self.x = _matmul_input("Affine", x, W)
+        out = self.x @ W
+        out += b
+        return out
+
+    def backward(self, dout):
+        W, b = self.params
+        np.matmul(self.x.T, dout, out=self.grads[0])
+        np.sum(dout, axis=0, out=self.grads[1])
+        return dout @ W.T
+
+
+def _rows(x):
+    """A contiguous 2-D (rows, last axis) view or copy of x."""
+    x = np.ascontiguousarray(x)
+    return x.reshape(-1, x.shape[-1])
+
+
+class Softmax:
+    """Row-wise softmax over the last axis (any rank ≥ 1); backward applies its Jacobian."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.out = None
+
+    def forward(self, x):
+        x = v.float_array("Softmax", "x", x)
+        if x.ndim == 0:
+            raise ValueError("Softmax: x must have at least 1 dimension, got a scalar")
+        rows = _rows(x)
+        out = np.empty_like(rows)
+        softmax_forward(rows, out)
+        self.out = out.reshape(x.shape)
+        return self.out
+
+    def backward(self, dout):
+        y = self.out.reshape(-1, self.out.shape[-1])
+        dout = _rows(np.asarray(dout, dtype=y.dtype))
+        if dout.shape != y.shape:
+            raise ValueError(f"Softmax: dout must have shape {self.out.shape}, got {dout.shape}")
+        dx = np.empty_like(y)
+        softmax_backward(y, dout, dx)
+        return dx.reshape(self.out.shape)
+
+
+class SoftmaxWithLoss:
+    """Softmax and mean cross-entropy in one fused kernel.
+
+    ``forward(x (N, C) float, t)`` with t labels (N,) or one-hot (N, C); a 1-D x is one sample.
+    ``backward(dout=1)`` → ``(y - onehot(t)) * dout / N``, of x's shape.
+    """
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.y = None
+        self.t = None
+
+    def forward(self, x, t):
+        x = v.float_array("SoftmaxWithLoss", "x", x, ndims=(1, 2))
+        t = v.targets_from_onehot("SoftmaxWithLoss", "t", t, x.shape)
+        x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        self.t = v.label_array("SoftmaxWithLoss", "t", t, x2.shape[1], shape=x.shape[:-1]).reshape(-1)
+        y = np.empty_like(x2)
+        total = softmax_cross_entropy_forward(x2, self.t, 1e-7, y)
+        self.y = y.reshape(x.shape)
+        return _loss_is_finite("SoftmaxWithLoss", total / x2.shape[0])
+
+    def backward(self, dout=1):
+        y = self.y.reshape(-1, self.y.shape[-1])
+        dx = np.empty_like(y)
+        softmax_cross_entropy_backward(y, self.t, float(dout) / y.shape[0], dx)
+        return dx.reshape(self.y.shape)
+
+
+class Sigmoid:
+    """Elementwise logistic function, any shape; backward ``dout * y * (1 - y)``."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.out = None
+
+    def forward(self, x):
+        x = np.ascontiguousarray(v.float_array("Sigmoid", "x", x))
+        out = np.empty_like(x)
+        sigmoid_forward(x.reshape(-1), out.reshape(-1))
+        self.out = out
+        return out
+
+    def backward(self, dout):
+        dout = np.ascontiguousarray(dout, dtype=self.out.dtype)
+        if dout.shape != self.out.shape:
+            raise ValueError(f"Sigmoid: dout must have shape {self.out.shape}, got {dout.shape}")
+        dx = np.empty_like(self.out)
+        sigmoid_backward(dout.reshape(-1), self.out.reshape(-1), dx.reshape(-1))
+        return dx
+
+
+class SigmoidWithLoss:
+    """Sigmoid and mean binary cross-entropy: ``forward(x (N,) float, t (N,) 0/1 ints)``;
+    ``backward(dout=1)`` → ``(y - t) * dout / N``."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.loss = None
+        self.y = None
+        self.t = None
+
+    def forward(self, x, t):
+        x = np.ascontiguousarray(v.float_array("SigmoidWithLoss", "x", x, ndims=(1,)))
+        self.t = v.label_array("SigmoidWithLoss", "t", t, 2, shape=x.shape)
+        self.y = np.empty_like(x)
+        total = sigmoid_cross_entropy_forward(x, self.t, 1e-7, self.y)
+        self.loss = _loss_is_finite("SigmoidWithLoss", total / max(x.shape[0], 1))
+        return self.loss
+
+    def backward(self, dout=1):
+        dx = np.empty_like(self.y)
+        sigmoid_cross_entropy_backward(self.y, self.t, float(dout) / max(self.t.shape[0], 1), dx)
+        return dx
+
+
+def _check_ratio(where, ratio):
+    if not 0.0 <= ratio < 1.0:
+        raise ValueError(f"{where}: dropout_ratio must be in [0, 1), got {ratio}")
+    return ratio
+
+
+def draw_seed():
+    """A uint64 seed for a kernel's counter-based stream, drawn from NumPy's global RNG
+    (so ``np.random.seed`` makes a run reproducible)."""
+    return np.uint64(np.random.randint(0, np.iinfo(np.int64).max, dtype=np.int64))
+
+
+class Dropout:
+    """The book's Dropout: at train time ``x * mask`` (mask true with probability
+    ``1 - dropout_ratio``), at test time ``x * (1 - dropout_ratio)``."""
+
+    def __init__(self, dropout_ratio=0.5):
+        self.params, self.grads = [], []
+        self.dropout_ratio = _check_ratio("Dropout", dropout_ratio)
+        self.mask = None
+
+    def forward(self, x, train_flg=True):
+        x = np.ascontiguousarray(v.float_array("Dropout", "x", x))
+        if not train_flg:
+            return x * (1.0 - self.dropout_ratio)
+        out = np.empty_like(x)
+        self.mask = np.empty(x.shape, dtype=np.bool_)
+        dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, 1.0,
+                        out.reshape(-1), self.mask.reshape(-1))
+        return out
+
+    def backward(self, dout):
+        dout = np.ascontiguousarray(dout)
+        if dout.shape != self.mask.shape:
+            raise ValueError(f"Dropout: dout must have shape {self.mask.shape}, got {dout.shape}")
+        dx = np.empty_like(dout)
+        dropout_backward(dout.reshape(-1), self.mask.reshape(-1), 1.0, dx.reshape(-1))
+        return dx
+
+
+class Embedding:
+    """Row gather ``W[idx]`` for integer ids of any shape (int32 or int64).
+
+    backward(dout) zeroes dW and scatter-adds ``dout`` rows at ``idx`` (repeated ids accumulate
+    exactly as ``np.add.at``) in one parallel, race-free kernel; returns None.
+    """
+
+    def __init__(self, W):
+        self.params = [W]
+        self.grads = [np.zeros_like(W)]
+        self.idx = None
+
+    def forward(self, idx):
+        W, = self.params
+        self.idx = v.id_array("Embedding", "idx", idx, W.shape[0])
+        return W[self.idx]
+
+    def backward(self, dout):
+        dW, = self.grads
+        D = dW.shape[1]
+        dout = np.asarray(dout)
+        if dout.shape != self.idx.shape + (D,):
+            raise ValueError(f"Embedding: dout must have shape {self.idx.shape + (D,)}, got {dout.shape}")
+        embedding_backward(self.idx.reshape(-1), np.ascontiguousarray(dout).reshape(-1, D), dW,
+                           numba.get_num_threads())
+        return None

@@ -1,0 +1,133 @@
+"""The book's optimizers (``common/optimizer``) as one fused, in-place kernel pass per parameter.
+
+Same classes, arguments and attributes as the book: SGD, Momentum, Nesterov, AdaGrad, RMSprop,
+Adam; state (``v``, ``h``, ``m``, ``iter``) is created on the first ``update`` with one slot per
+position in ``params``; ``lr`` may be changed between calls. Each parameter is updated in
+place through a 1-D view in its memory order, so C- and F-ordered (transposed) parameters both
+work; a parameter that is neither must be made contiguous by the caller.
+"""
+import numpy as np
+
+from fastseq._validate import flat_view
+from fastseq.kernels import optim
+
+_EPS = 1e-7
+
+
+def _param_view(i, p):
+    pv = flat_view(p)
+    if pv is None:
+        raise ValueError(f"optimizer: params[{i}] (shape {p.shape}) must be C- or F-contiguous "
+                         "to be updated in place")
+    return pv
+
+
+def _grad_view(i, g, p):
+    """grads[i] flattened in the memory order of params[i] (copied only if the layouts differ)."""
+    g = np.asarray(g)
+    if g.shape != p.shape:
+        raise ValueError(f"optimizer: grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
+    order = "C" if p.flags.c_contiguous else "F"
+    g = np.asarray(g, order=order)
+    return g.reshape(-1, order=order)
+
+
+class _Optimizer:
+    """Shared driver: checks the lists, creates the state lazily, runs one kernel per parameter."""
+
+    state_names = ()
+
+    def update(self, params, grads):
+        """Update every ``params[i]`` in place from ``grads[i]``."""
+        if len(params) != len(grads):
+            raise ValueError(f"{type(self).__name__}.update: {len(params)} params but {len(grads)} grads")
+        if self.state_names and getattr(self, self.state_names[0]) is None:
+            for name in self.state_names:
+                setattr(self, name, [np.zeros_like(p) for p in params])
+        self._begin_step()
+        scalars = self._scalars()
+        for i, (p, g) in enumerate(zip(params, grads)):
+            state = [flat_view(getattr(self, name)[i]) for name in self.state_names]
+            typed = [p.dtype.type(s) for s in scalars]
+            self._kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed)
+
+    def _begin_step(self):
+        pass
+
+
+class SGD(_Optimizer):
+    """``param -= lr * grad``."""
+    _kernel = staticmethod(optim.sgd_update)
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def _scalars(self):
+        return (self.lr,)
+
+
+class Momentum(_Optimizer):
+    """``v = momentum * v - lr * grad; param += v``."""
+    state_names = ("v",)
+    _kernel = staticmethod(optim.momentum_update)
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr = lr
+        self.momentum = momentum
+        self.v = None
+
+    def _scalars(self):
+        return (self.lr, self.momentum)
+
+
+class Nesterov(Momentum):
+    """Nesterov's accelerated gradient in the book's form."""
+    _kernel = staticmethod(optim.nesterov_update)
+
+
+class AdaGrad(_Optimizer):
+    """``h += grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
+    state_names = ("h",)
+    _kernel = staticmethod(optim.adagrad_update)
+
+    def __init__(self, lr=0.01):
+        self.lr = lr
+        self.h = None
+
+    def _scalars(self):
+        return (self.lr, _EPS)
+
+
+class RMSprop(_Optimizer):
+    """``h = decay * h + (1 - decay) * grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
+    state_names = ("h",)
+    _kernel = staticmethod(optim.rmsprop_update)
+
+    def __init__(self, lr=0.01, decay_rate=0.99):
+        self.lr = lr
+        self.decay_rate = decay_rate
+        self.h = None
+
+    def _scalars(self):
+        return (self.lr, self.decay_rate, _EPS)
+
+
+class Adam(_Optimizer):
+    """Adam with the bias correction folded into the step: ``lr * sqrt(1-beta2^t) / (1-beta1^t)``."""
+    state_names = ("m", "v")
+    _kernel = staticmethod(optim.adam_update)
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.iter = 0
+        self.m = None
+        self.v = None
+
+    def _begin_step(self):
+        self.iter += 1
+
+    def _scalars(self):
+        lr_t = self.lr * np.sqrt(1.0 - self.beta2 ** self.iter) / (1.0 - self.beta1 ** self.iter)
+        return (lr_t, self.beta1, self.beta2, _EPS)

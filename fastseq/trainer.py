@@ -1,0 +1,164 @@
+"""The book's ``common/trainer``: Trainer and RnnlmTrainer, with a progress bar.
+
+Same signatures, batching, printed lines (``| epoch E |  iter I / M | time S[s] | loss L``) and
+``loss_list``/``ppl_list`` as the book. Additions: a tqdm bar on a terminal (``progress=False``
+turns it off; it is off by itself when stderr is not a terminal), a non-finite loss stops
+training with ``FloatingPointError`` before the optimizer touches the weights, and ``plot``
+writes a PNG instead of opening a window.
+"""
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from fastseq.util import clip_grads, remove_duplicate
+
+
+def _check_finite(loss, epoch, iters):
+    if not np.isfinite(loss):
+        raise FloatingPointError(
+            f"training diverged: loss is {loss} at epoch {epoch} iter {iters}; the weights were "
+            "not updated with it. Lower the learning rate or set max_grad.")
+
+
+def _step(model, optimizer, loss, max_grad, epoch, iters):
+    """backward, fold shared weights, clip, update: the book's training step."""
+    _check_finite(loss, epoch, iters)
+    model.backward()
+    params, grads = remove_duplicate(model.params, model.grads)
+    if max_grad is not None:
+        clip_grads(grads, max_grad)
+    optimizer.update(params, grads)
+
+
+def _save_curve(values, eval_interval, ylabel, ylim, path):
+    """Write ``values`` against iterations as a PNG at ``path``; None without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        print("plot: matplotlib is not installed (pip install fastseq[plot]); no figure written")
+        return None
+    fig = Figure()
+    ax = fig.subplots()
+    x = np.arange(len(values))
+    ax.plot(x, values, label="train")
+    ax.set_xlabel("iterations (x" + str(eval_interval) + ")")
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    fig.savefig(path)
+    return path
+
+
+def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval, progress,
+           metric, record):
+    """The loop both trainers share: forward, check, step, report every ``eval_interval`` steps.
+
+    ``epoch_batches()`` yields the epoch's (x, t) batches; ``metric`` is "loss" or "perplexity";
+    each report appends the running value to ``record``."""
+    model, optimizer = trainer.model, trainer.optimizer
+    total_loss, loss_count = 0.0, 0
+    start_time = time.time()
+    bar = tqdm(total=max_epoch * max_iters, unit="it",
+               disable=None if progress is None else not progress)
+    try:
+        for _ in range(max_epoch):
+            for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
+                loss = model.forward(batch_x, batch_t)
+                _step(model, optimizer, loss, max_grad, trainer.current_epoch + 1, iters + 1)
+                total_loss += loss
+                loss_count += 1
+                bar.update(1)
+                if eval_interval is not None and iters % eval_interval == 0:
+                    value = total_loss / loss_count
+                    if metric == "perplexity":
+                        value = np.exp(value)
+                    bar.set_postfix({metric: f"{value:.2f}"})
+                    tqdm.write("| epoch %d |  iter %d / %d | time %d[s] | %s %.2f"
+                               % (trainer.current_epoch + 1, iters + 1, max_iters,
+                                  time.time() - start_time, metric, value))
+                    record.append(float(value))
+                    total_loss, loss_count = 0.0, 0
+            trainer.current_epoch += 1
+    finally:
+        bar.close()
+
+
+class Trainer:
+    """Mini-batch training of a book-style model (``forward(x, t)`` → loss, ``backward()``)."""
+
+    def __init__(self, model, optimizer):
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_list = []
+        self.eval_interval = None
+        self.current_epoch = 0
+
+    def fit(self, x, t, max_epoch=10, batch_size=32, max_grad=None, eval_interval=20,
+            progress=None):
+        """Shuffle every epoch, ``len(x) // batch_size`` steps each; record the mean loss every
+        ``eval_interval`` steps. ``progress``: True/False forces the bar on/off."""
+        data_size = len(x)
+        max_iters = data_size // batch_size
+        if max_iters < 1:
+            raise ValueError(f"Trainer.fit: {data_size} samples is fewer than batch_size={batch_size}")
+        self.eval_interval = eval_interval
+
+        def epoch_batches():
+            idx = np.random.permutation(np.arange(data_size))
+            xe, te = x[idx], t[idx]
+            for i in range(max_iters):
+                yield xe[i * batch_size:(i + 1) * batch_size], te[i * batch_size:(i + 1) * batch_size]
+
+        _train(self, max_epoch, max_iters, epoch_batches, max_grad, eval_interval, progress,
+               "loss", self.loss_list)
+
+    def plot(self, ylim=None, path="loss.png"):
+        """Save the loss curve as a PNG (needs matplotlib); returns the path, or None."""
+        return _save_curve(self.loss_list, self.eval_interval, "loss", ylim, path)
+
+
+class RnnlmTrainer:
+    """Truncated-BPTT training of a language model on one long id sequence."""
+
+    def __init__(self, model, optimizer):
+        self.model = model
+        self.optimizer = optimizer
+        self.time_idx = None
+        self.ppl_list = None
+        self.eval_interval = None
+        self.current_epoch = 0
+
+    def get_batch(self, x, t, batch_size, time_size):
+        """Row i reads ``time_size`` ids from offset ``i * (len(x) // batch_size) + time_idx``
+        (wrapping around); ``time_idx`` advances by ``time_size``. Returns int32 (xs, ts)."""
+        data_size = len(x)
+        jump = data_size // batch_size
+        pos = (np.arange(batch_size)[:, None] * jump + self.time_idx
+               + np.arange(time_size)[None, :]) % data_size
+        self.time_idx += time_size
+        return x[pos].astype(np.int32), t[pos].astype(np.int32)
+
+    def fit(self, xs, ts, max_epoch=10, batch_size=20, time_size=35, max_grad=None,
+            eval_interval=20, progress=None):
+        """``len(xs) // (batch_size * time_size)`` steps per epoch; record the perplexity every
+        ``eval_interval`` steps. ``time_idx`` restarts at 0 on every call, as in the book."""
+        data_size = len(xs)
+        max_iters = data_size // (batch_size * time_size)
+        if max_iters < 1:
+            raise ValueError(f"RnnlmTrainer.fit: {data_size} ids is fewer than one batch "
+                             f"(batch_size={batch_size} x time_size={time_size})")
+        self.time_idx = 0
+        self.ppl_list = []
+        self.eval_interval = eval_interval
+
+        def epoch_batches():
+            for _ in range(max_iters):
+                yield self.get_batch(xs, ts, batch_size, time_size)
+
+        _train(self, max_epoch, max_iters, epoch_batches, max_grad, eval_interval, progress,
+               "perplexity", self.ppl_list)
+
+    def plot(self, ylim=None, path="perplexity.png"):
+        """Save the perplexity curve as a PNG (needs matplotlib); returns the path, or None."""
+        return _save_curve(self.ppl_list, self.eval_interval, "perplexity", ylim, path)

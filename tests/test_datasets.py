@@ -1,0 +1,121 @@
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastseq.datasets import _files, ptb, sequence, spiral
+
+
+def test_ptb_matches_book_counts_and_vocabulary():
+    train, w2i, i2w = ptb.load_data("train")
+    val, _, _ = ptb.load_data("val")
+    test, _, _ = ptb.load_data("test")
+    assert (len(train), len(val), len(test)) == (929589, 73760, 82430)
+    assert len(w2i) == 10000 and train.dtype == np.int32
+    assert [i2w[i] for i in range(3)] == ["aer", "banknote", "berlitz"]
+    assert train.max() == 9999 and i2w[int(train[24])] == "<eos>"
+    # the book's rule: ids in order of first appearance in the train text, '\n' -> '<eos>'
+    text = Path(os.environ["FASTSEQ_DATA"], "ptb", "ptb.valid.txt").read_text()
+    words = text.replace("\n", "<eos>").strip().split()
+    np.testing.assert_array_equal(val, [w2i[w] for w in words])
+    first_seen = np.unique(train, return_index=True)[1]
+    assert np.all(np.diff(first_seen) > 0)
+
+
+def _isolated(monkeypatch, tmp_path, data_dir):
+    monkeypatch.setenv("FASTSEQ_DATA", str(data_dir))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(ptb, "URL", (tmp_path / "offline" / "ptb.{}.txt").as_uri())
+
+
+def test_ptb_refuses_truncated_file_and_says_where_it_looked(monkeypatch, tmp_path):
+    data = tmp_path / "data" / "ptb"
+    data.mkdir(parents=True)
+    src = Path(os.environ["FASTSEQ_DATA"], "ptb")
+    for split in ("train", "valid", "test"):
+        shutil.copy(src / f"ptb.{split}.txt", data)
+    with open(data / "ptb.test.txt", "r+b") as f:
+        f.truncate(1000)
+    _isolated(monkeypatch, tmp_path, tmp_path / "data")
+    with pytest.raises(_files.DataNotFoundError) as err:
+        ptb.load_data("test")
+    msg = str(err.value)
+    assert "does not match" in msg and "FASTSEQ_DATA" in msg and "download" in msg
+    assert len(ptb.load_data("valid")[0]) == 73760  # intact splits still load
+
+
+def test_ptb_downloads_into_cache_with_hash_check(monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    src = Path(os.environ["FASTSEQ_DATA"], "ptb")
+    for split in ("train", "test"):
+        shutil.copy(src / f"ptb.{split}.txt", mirror)
+    _isolated(monkeypatch, tmp_path, tmp_path / "empty")
+    monkeypatch.setattr(ptb, "URL", mirror.as_uri() + "/ptb.{}.txt")
+    corpus, _, _ = ptb.load_data("test")
+    assert len(corpus) == 82430
+    cached = tmp_path / "cache" / "fastseq" / "ptb"
+    assert (cached / "ptb.test.txt").exists() and list(cached.glob("ptb.test.*.npy"))
+    assert not list(cached.glob("*.part"))
+    # a tampered mirror is refused and leaves nothing behind
+    (cached / "ptb.test.txt").unlink()
+    (mirror / "ptb.test.txt").write_text("tampered")
+    with pytest.raises(_files.DataNotFoundError, match="SHA-256"):
+        ptb.load_data("test")
+    assert not (cached / "ptb.test.txt").exists() and not list(cached.glob("*.part"))
+
+
+def test_ptb_bad_split_name():
+    with pytest.raises(ValueError, match="data_type must be"):
+        ptb.load_data("dev")
+
+
+def _spiral_book_loop(seed=1984):
+    np.random.seed(seed)
+    N, DIM, CLS = 100, 2, 3
+    x = np.zeros((N * CLS, DIM))
+    t = np.zeros((N * CLS, CLS), dtype=np.int32)
+    for j in range(CLS):
+        for i in range(N):
+            rate = i / N
+            theta = j * 4.0 + 4.0 * rate + np.random.randn() * 0.2
+            x[N * j + i] = [rate * np.sin(theta), rate * np.cos(theta)]
+            t[N * j + i, j] = 1
+    return x, t
+
+
+def test_spiral_equals_book_loop():
+    x, t = spiral.load_data()
+    bx, bt = _spiral_book_loop()
+    np.testing.assert_allclose(x, bx, rtol=1e-12)
+    np.testing.assert_array_equal(t, bt)
+
+
+def test_sequence_addition_split_and_vocab():
+    (x_train, t_train), (x_test, t_test) = sequence.load_data("addition.txt")
+    assert x_train.shape == (45000, 7) and t_train.shape == (45000, 5) and x_test.shape == (5000, 7)
+    c2i, i2c = sequence.get_vocab()
+    assert all(i2c[int(c)] == "_" for c in t_train[:, 0])
+    q = "".join(i2c[int(c)] for c in x_train[0]).strip()
+    a = "".join(i2c[int(c)] for c in t_train[0, 1:]).strip()
+    left, right = q.split("+")
+    assert int(left) + int(right) == int(a)
+
+
+def test_generate_addition_round_trips(tmp_path):
+    path = sequence.generate_addition(tmp_path / "add.txt", 200, seed=1)
+    (x, t), (xt, tt) = sequence.load_data(str(path), seed=None)
+    assert x.shape == (180, 7) and t.shape == (180, 5) and len(xt) == 20
+    _, i2c = sequence.get_vocab()
+    for row_q, row_a in zip(x, t):
+        q = "".join(i2c[int(c)] for c in row_q)
+        a = "".join(i2c[int(c)] for c in row_a[1:])
+        left, right = q.split("+")
+        assert int(left) + int(right) == int(a)
+
+
+def test_sequence_missing_file_is_clear():
+    with pytest.raises(FileNotFoundError, match="nope.txt not found"):
+        sequence.load_data("nope.txt")

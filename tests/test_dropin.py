@@ -1,0 +1,66 @@
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+BOOK_SCRIPT = """
+import sys
+sys.path.append('..')
+import numpy as np
+from common.layers import *
+from common.optimizer import SGD
+from common.trainer import Trainer
+from common.util import preprocess
+from common.np import np as cnp
+from common import config
+from dataset import spiral
+import common.layers
+
+assert SoftmaxWithLoss.__module__ == 'fastseq.layers.core', SoftmaxWithLoss.__module__
+assert cnp is np and config.GPU is False
+corpus, w2i, i2w = preprocess('you say goodbye and i say hello.')
+x, t = spiral.load_data()
+W = 0.01 * np.random.randn(2, 3)
+layer = Affine(W, np.zeros(3))
+loss = SoftmaxWithLoss().forward(layer.forward(x), t)
+print('ARGS', sys.argv[1:], 'LOSS %.4f' % loss, len(w2i))
+"""
+
+
+def _run(tmp_path, source, *args):
+    chapter = tmp_path / "ch01"
+    chapter.mkdir(exist_ok=True)
+    script = chapter / "script.py"
+    script.write_text(textwrap.dedent(source))
+    return subprocess.run([sys.executable, "-m", "fastseq.dropin", str(script), *args],
+                          cwd=chapter, capture_output=True, text=True, timeout=300)
+
+
+def test_book_style_script_runs_on_fastseq(tmp_path):
+    done = _run(tmp_path, BOOK_SCRIPT, "--flag", "3")
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert done.stdout.startswith("ARGS ['--flag', '3'] LOSS") and words[-1] == "7"
+    assert abs(float(words[-2]) - np.log(3)) < 0.05  # near-uniform softmax over 3 classes
+
+
+def test_served_names_win_over_a_common_folder_on_disk(tmp_path):
+    fake = tmp_path / "common"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "layers.py").write_text("raise RuntimeError('the slow book module was imported')\n")
+    done = _run(tmp_path, "from common.layers import Affine\nprint(Affine.__module__)\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "fastseq.layers.core"
+
+
+@pytest.mark.parametrize("source,name", [
+    ("from common.layers import NotALayer\n", "common.layers.NotALayer"),
+    ("import common.nonexistent\n", "common.nonexistent"),
+])
+def test_missing_name_fails_naming_it(tmp_path, source, name):
+    done = _run(tmp_path, source)
+    assert done.returncode == 1
+    assert name in done.stderr and "fastseq" in done.stderr

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+import fastseq.layers as FL
+import fastseq.optimizers as FO
+import fastseq.reference.layers as RL
+import fastseq.reference.optimizers as RO
+from fastseq.datasets import spiral
+from fastseq.trainer import RnnlmTrainer, Trainer
+
+
+class TwoLayerNet:
+    """The book's chapter 1 network, built from a layer module (fast or reference)."""
+
+    def __init__(self, L, input_size, hidden_size, output_size, seed=0):
+        rng = np.random.default_rng(seed)
+        W1 = 0.01 * rng.standard_normal((input_size, hidden_size))
+        b1 = np.zeros(hidden_size)
+        W2 = 0.01 * rng.standard_normal((hidden_size, output_size))
+        b2 = np.zeros(output_size)
+        self.layers = [L.Affine(W1, b1), L.Sigmoid(), L.Affine(W2, b2)]
+        self.loss_layer = L.SoftmaxWithLoss()
+        self.params = sum((layer.params for layer in self.layers), [])
+        self.grads = sum((layer.grads for layer in self.layers), [])
+
+    def forward(self, x, t):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return self.loss_layer.forward(x, t)
+
+    def backward(self, dout=1):
+        dout = self.loss_layer.backward(dout)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+
+def _train(L, O, capsys):
+    x, t = spiral.load_data()
+    model = TwoLayerNet(L, 2, 10, 3)
+    trainer = Trainer(model, O.SGD(lr=1.0))
+    np.random.seed(0)
+    trainer.fit(x, t, max_epoch=30, batch_size=30, eval_interval=10)
+    return trainer, capsys.readouterr().out
+
+
+def test_trainer_fast_equals_reference_on_spiral(capsys):
+    fast, out = _train(FL, FO, capsys)
+    ref, _ = _train(RL, RO, capsys)
+    assert len(fast.loss_list) == 30 == len(ref.loss_list)
+    np.testing.assert_allclose(fast.loss_list, ref.loss_list, rtol=1e-9)
+    assert fast.loss_list[-1] < fast.loss_list[0] * 0.8
+    first = out.splitlines()[0]
+    assert first.startswith("| epoch 1 |  iter 1 / 10 | time ") and first.endswith("| loss %.2f" % fast.loss_list[0])
+
+
+class _Diverging:
+    def __init__(self):
+        self.W = np.ones(2)
+        self.params, self.grads = [self.W], [np.ones(2)]
+
+    def forward(self, x, t):
+        return np.nan
+
+    def backward(self):
+        raise AssertionError("backward must not run on a NaN loss")
+
+
+def test_nan_loss_stops_before_touching_weights():
+    model = _Diverging()
+    with pytest.raises(FloatingPointError, match="loss is nan at epoch 1 iter 1"):
+        Trainer(model, FO.SGD()).fit(np.zeros((4, 2)), np.zeros(4, int), batch_size=2)
+    np.testing.assert_array_equal(model.W, 1)
+
+
+def test_rnnlm_trainer_batches_like_the_book():
+    xs = np.arange(1000)
+    trainer = RnnlmTrainer(None, None)
+    trainer.time_idx = 0
+    for _ in range(3):
+        before = trainer.time_idx
+        bx, bt = trainer.get_batch(xs, xs + 1, 4, 5)
+        for i in range(4):
+            for k in range(5):
+                assert bx[i, k] == (i * 250 + before + k) % 1000
+        np.testing.assert_array_equal(bt, bx + 1)
+        assert bx.dtype == np.int32 and trainer.time_idx == before + 5
+
+
+def test_plot_writes_png(tmp_path, capsys):
+    trainer = Trainer(None, None)
+    trainer.loss_list, trainer.eval_interval = [3.0, 2.0, 1.5], 20
+    path = trainer.plot(path=str(tmp_path / "loss.png"))
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG" and path.endswith("loss.png")
