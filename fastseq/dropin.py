@@ -26,8 +26,8 @@ MODULES = {
     "dataset.ptb": "fastseq.datasets.ptb",
     "dataset.spiral": "fastseq.datasets.spiral",
     "dataset.sequence": "fastseq.datasets.sequence",
-    "common.time_layers": None,
-    "common.base_model": None,
+    "common.time_layers": "fastseq.layers.time_layers",
+    "common.base_model": "fastseq.models.base",
     "negative_sampling_layer": None,
     "ch04.negative_sampling_layer": None,
 }
