@@ -89,16 +89,16 @@ def main(argv=None):
     from fastseq.datasets._files import DataNotFoundError
 
     args = _parser().parse_args(argv)
+    numba_threads = numba.get_num_threads()
     try:
         with threadpool_limits(limits=args.threads):
             numba.set_num_threads(1)
             train_lm(args)
-    except DataNotFoundError as exc:
+    except (DataNotFoundError, FloatingPointError) as exc:
         print(f"fastseq: error: {exc}", file=sys.stderr)
         return 1
-    except FloatingPointError as exc:
-        print(f"fastseq: error: {exc}", file=sys.stderr)
-        return 1
+    finally:
+        numba.set_num_threads(numba_threads)
     return 0
 
 

@@ -28,6 +28,20 @@ def _matmul_input(where, x, W):
     return x
 
 
+def affine_forward(x, W, b):
+    """x (R, D) @ W (D, M) + b (M,) → (R, M); W may be a transposed view."""
+    out = x @ W
+    out += b
+    return out
+
+
+def affine_backward(x, dout, W, grads):
+    """Fill grads[0] = x.T @ dout and grads[1] = column sums of dout in place; return dout @ W.T."""
+    np.matmul(x.T, dout, out=grads[0])
+    np.sum(dout, axis=0, out=grads[1])
+    return dout @ W.T
+
+
 def _loss_is_finite(where, loss):
     if not np.isfinite(loss):
         raise FloatingPointError(f"{where}: the loss is {loss}; x contains NaN or inf")
@@ -64,15 +78,10 @@ class Affine:
     def forward(self, x):
         W, b = self.params
         self.x = _matmul_input("Affine", x, W)
-        out = self.x @ W
-        out += b
-        return out
+        return affine_forward(self.x, W, b)
 
     def backward(self, dout):
-        W, b = self.params
-        np.matmul(self.x.T, dout, out=self.grads[0])
-        np.sum(dout, axis=0, out=self.grads[1])
-        return dout @ W.T
+        return affine_backward(self.x, dout, self.params[0], self.grads)
 
 
 def _rows(x):
@@ -202,25 +211,33 @@ class Dropout:
 
     def __init__(self, dropout_ratio=0.5):
         self.params, self.grads = [], []
-        self.dropout_ratio = _check_ratio("Dropout", dropout_ratio)
+        self.dropout_ratio = _check_ratio(type(self).__name__, dropout_ratio)
         self.mask = None
 
-    def forward(self, x, train_flg=True):
-        x = np.ascontiguousarray(v.float_array("Dropout", "x", x))
-        if not train_flg:
-            return x * (1.0 - self.dropout_ratio)
+    def _train_scale(self):
+        """Factor applied to kept units at train time (1 here; inverted dropout overrides it)."""
+        return 1.0
+
+    def _drop(self, x, name):
+        """x * mask * scale with a fresh mask kept in ``self.mask``."""
+        x = np.ascontiguousarray(v.float_array(type(self).__name__, name, x))
         out = np.empty_like(x)
         self.mask = np.empty(x.shape, dtype=np.bool_)
-        dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, 1.0,
+        dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, self._train_scale(),
                         out.reshape(-1), self.mask.reshape(-1))
         return out
+
+    def forward(self, x, train_flg=True):
+        if not train_flg:
+            return np.ascontiguousarray(v.float_array("Dropout", "x", x)) * (1.0 - self.dropout_ratio)
+        return self._drop(x, "x")
 
     def backward(self, dout):
         dout = np.ascontiguousarray(dout)
         if dout.shape != self.mask.shape:
-            raise ValueError(f"Dropout: dout must have shape {self.mask.shape}, got {dout.shape}")
+            raise ValueError(f"{type(self).__name__}: dout must have shape {self.mask.shape}, got {dout.shape}")
         dx = np.empty_like(dout)
-        dropout_backward(dout.reshape(-1), self.mask.reshape(-1), 1.0, dx.reshape(-1))
+        dropout_backward(dout.reshape(-1), self.mask.reshape(-1), self._train_scale(), dx.reshape(-1))
         return dx
 
 
@@ -231,6 +248,8 @@ class Embedding:
     exactly as ``np.add.at``) in one parallel, race-free kernel; returns None.
     """
 
+    _ids_name = "idx"
+
     def __init__(self, W):
         self.params = [W]
         self.grads = [np.zeros_like(W)]
@@ -238,7 +257,7 @@ class Embedding:
 
     def forward(self, idx):
         W, = self.params
-        self.idx = v.id_array("Embedding", "idx", idx, W.shape[0])
+        self.idx = v.id_array(type(self).__name__, self._ids_name, idx, W.shape[0])
         return W[self.idx]
 
     def backward(self, dout):
@@ -246,7 +265,8 @@ class Embedding:
         D = dW.shape[1]
         dout = np.asarray(dout)
         if dout.shape != self.idx.shape + (D,):
-            raise ValueError(f"Embedding: dout must have shape {self.idx.shape + (D,)}, got {dout.shape}")
-        embedding_backward(self.idx.reshape(-1), np.ascontiguousarray(dout).reshape(-1, D), dW,
-                           numba.get_num_threads())
+            raise ValueError(f"{type(self).__name__}: dout must have shape {self.idx.shape + (D,)}, "
+                             f"got {dout.shape}")
+        embedding_backward(self.idx.reshape(-1), np.ascontiguousarray(dout, dtype=dW.dtype).reshape(-1, D),
+                           dW, numba.get_num_threads())
         return None

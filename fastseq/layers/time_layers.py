@@ -5,15 +5,12 @@ step one recurrent product ``h @ Wh`` (NumPy's BLAS) and one fused gate kernel; 
 the loop back with a fused gate-derivative kernel and forms dWx, dWh, db and dxs as single large
 products after the loop. It caches compact arrays (hs, cs, gates), never per-step objects.
 """
-import numba
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq.kernels.activations import dropout_backward, dropout_forward
-from fastseq.kernels.embedding import embedding_backward
 from fastseq.kernels.lstm import lstm_step_backward, lstm_step_forward
 from fastseq.kernels.softmax import softmax_cross_entropy_backward, softmax_cross_entropy_forward
-from fastseq.layers.core import _check_ratio, _loss_is_finite, draw_seed
+from fastseq.layers.core import Dropout, Embedding, _loss_is_finite, affine_backward, affine_forward
 
 __all__ = ["TimeLSTM", "TimeEmbedding", "TimeAffine", "TimeSoftmaxWithLoss", "TimeDropout"]
 
@@ -111,29 +108,19 @@ class TimeLSTM:
         self.h, self.c = None, None
 
 
-class TimeEmbedding:
-    """ids (N, T) int → W rows (N, T, D); backward scatter-adds into dW (race-free kernel)."""
+class TimeEmbedding(Embedding):
+    """ids (N, T) int → W rows (N, T, D); backward scatter-adds into dW (Embedding's race-free kernel)."""
+
+    _ids_name = "xs"
 
     def __init__(self, W):
-        self.params = [W]
-        self.grads = [np.zeros_like(W)]
+        super().__init__(W)
         self.W = W
-        self.idx = None
 
     def forward(self, xs):
-        self.idx = v.id_array("TimeEmbedding", "xs", xs, self.W.shape[0])
-        if self.idx.ndim != 2:
-            raise ValueError(f"TimeEmbedding: xs must have shape (N, T), got {self.idx.shape}")
-        return self.W[self.idx]
-
-    def backward(self, dout):
-        dW, = self.grads
-        D = dW.shape[1]
-        if np.shape(dout) != self.idx.shape + (D,):
-            raise ValueError(f"TimeEmbedding: dout must have shape {self.idx.shape + (D,)}, got {np.shape(dout)}")
-        embedding_backward(self.idx.reshape(-1), np.ascontiguousarray(dout, dtype=dW.dtype).reshape(-1, D),
-                           dW, numba.get_num_threads())
-        return None
+        if np.ndim(xs) != 2:
+            raise ValueError(f"TimeEmbedding: xs must have shape (N, T), got {np.shape(xs)}")
+        return super().forward(xs)
 
 
 class TimeAffine:
@@ -152,17 +139,12 @@ class TimeAffine:
             raise ValueError(f"TimeAffine: x must have shape (N, T, {W.shape[0]}), got {x.shape}")
         self.x = x
         N, T, D = x.shape
-        out = x.reshape(N * T, D) @ W
-        out += b
-        return out.reshape(N, T, -1)
+        return affine_forward(x.reshape(N * T, D), W, b).reshape(N, T, -1)
 
     def backward(self, dout):
-        W, b = self.params
         N, T, D = self.x.shape
         dout = np.asarray(dout).reshape(N * T, -1)
-        np.matmul(self.x.reshape(N * T, D).T, dout, out=self.grads[0])
-        np.sum(dout, axis=0, out=self.grads[1])
-        return (dout @ W.T).reshape(N, T, D)
+        return affine_backward(self.x.reshape(N * T, D), dout, self.params[0], self.grads).reshape(N, T, D)
 
 
 class TimeSoftmaxWithLoss:
@@ -194,29 +176,16 @@ class TimeSoftmaxWithLoss:
         return dx.reshape(shape)
 
 
-class TimeDropout:
+class TimeDropout(Dropout):
     """Inverted dropout: ``xs * mask / (1 - ratio)`` while ``train_flg`` is True, identity
     otherwise. The mask comes from a counter-based stream seeded from ``np.random``."""
 
     def __init__(self, dropout_ratio=0.5):
-        self.params, self.grads = [], []
-        self.dropout_ratio = _check_ratio("TimeDropout", dropout_ratio)
-        self.mask = None
+        super().__init__(dropout_ratio)
         self.train_flg = True
 
-    def forward(self, xs):
-        if not self.train_flg:
-            return xs
-        xs = np.ascontiguousarray(v.float_array("TimeDropout", "xs", xs))
-        out = np.empty_like(xs)
-        self.mask = np.empty(xs.shape, dtype=np.bool_)
-        dropout_forward(xs.reshape(-1), draw_seed(), self.dropout_ratio,
-                        1.0 / (1.0 - self.dropout_ratio), out.reshape(-1), self.mask.reshape(-1))
-        return out
+    def _train_scale(self):
+        return 1.0 / (1.0 - self.dropout_ratio)
 
-    def backward(self, dout):
-        dout = np.ascontiguousarray(dout)
-        dx = np.empty_like(dout)
-        dropout_backward(dout.reshape(-1), self.mask.reshape(-1), 1.0 / (1.0 - self.dropout_ratio),
-                         dx.reshape(-1))
-        return dx
+    def forward(self, xs):
+        return self._drop(xs, "xs") if self.train_flg else xs
