@@ -1,11 +1,13 @@
-"""Recurrent path: TimeLSTM fwd+bwd and one Rnnlm training iteration, fast vs reference.
+"""Recurrent path: TimeRNN/TimeLSTM/TimeGRU fwd+bwd, TimeSoftmaxWithLoss, TimeEmbedding backward
+and one Rnnlm training iteration, fast vs reference (and PyTorch when installed).
 
 Run as the trainer runs them: BLAS threaded, numba's elementwise kernels on one thread
-(see fastseq/kernels/lstm.py for why). The GEMM-only floor times the same matrix products alone.
+(see fastseq/kernels/cells.py for why). The GEMM-only floor times the same matrix products alone.
 """
 import numba
 import numpy as np
 import pytest
+from numba import njit
 
 import fastseq.layers.time_layers as F
 import fastseq.reference.time_layers as R
@@ -13,6 +15,7 @@ from fastseq.models import Rnnlm
 from fastseq.optimizers import SGD
 from fastseq.reference.models import Rnnlm as RefRnnlm
 from fastseq.reference.optimizers import SGD as RefSGD
+from fastseq.kernels.cells import lstm_step_backward, lstm_step_forward
 from fastseq.reference.util import clip_grads as ref_clip
 from fastseq.util import clip_grads
 
@@ -25,31 +28,42 @@ def serial_kernels():
     numba.set_num_threads(before)
 
 
-def _lstm_inputs(H, N=20, T=35):
+BLOCKS = {"RNN": 1, "LSTM": 4, "GRU": 3}
+CASES = [("LSTM", 100), ("LSTM", 650), ("RNN", 100), ("GRU", 100)]
+
+
+def _inputs(cell, H, N=20, T=35):
+    k = BLOCKS[cell]
     rng = np.random.default_rng(0)
-    params = [(rng.standard_normal(s) * 0.1).astype(np.float32) for s in [(H, 4 * H), (H, 4 * H), (4 * H,)]]
+    params = [(rng.standard_normal(s) * 0.1).astype(np.float32) for s in [(H, k * H), (H, k * H), (k * H,)]]
     return params, rng.standard_normal((N, T, H)).astype(np.float32), rng.standard_normal((N, T, H)).astype(np.float32)
 
 
-@pytest.mark.parametrize("H", [100, 650])
+def _group(cell, H):
+    return f"Time{cell} fwd+bwd N=20 T=35 D=H={H}"
+
+
+@pytest.mark.parametrize("cell,H", CASES)
 @pytest.mark.parametrize("impl,L", [("fast", F), ("reference", R)])
-def test_time_lstm(benchmark, paired, H, impl, L):
-    params, xs, dhs = _lstm_inputs(H)
-    layer = L.TimeLSTM(*params)
+def test_time_recurrent(benchmark, paired, cell, H, impl, L):
+    params, xs, dhs = _inputs(cell, H)
+    layer = getattr(L, "Time" + cell)(*params)
 
     def step():
         layer.forward(xs)
         layer.backward(dhs)
-    paired(benchmark, f"TimeLSTM fwd+bwd N=20 T=35 D=H={H}", impl, step, rounds=10 if H == 650 else 30)
+    paired(benchmark, _group(cell, H), impl, step, rounds=10 if H == 650 else 30)
 
 
-@pytest.mark.parametrize("H", [100, 650])
-def test_time_lstm_gemm_floor(benchmark, paired, H):
-    (Wx, Wh, _), xs, _ = _lstm_inputs(H)
+@pytest.mark.parametrize("cell,H", CASES)
+def test_time_recurrent_gemm_floor(benchmark, paired, cell, H):
+    """The same matrix products alone: input projection, T recurrent products forward and back,
+    dWx, dWh, dxs (for GRU the recurrent product is split in two, the same flops)."""
+    (Wx, Wh, _), xs, _ = _inputs(cell, H)
     N, T = 20, 35
     x2 = xs.reshape(N * T, H)
     h = np.ones((N, H), np.float32)
-    dA = np.ones((N * T, 4 * H), np.float32)
+    dA = np.ones((N * T, Wx.shape[1]), np.float32)
 
     def products():
         x2 @ Wx
@@ -59,7 +73,94 @@ def test_time_lstm_gemm_floor(benchmark, paired, H):
         x2.T @ dA
         x2.T @ dA
         dA @ Wx.T
-    paired(benchmark, f"TimeLSTM fwd+bwd N=20 T=35 D=H={H}", "gemm-floor", products, rounds=10)
+    paired(benchmark, _group(cell, H), "gemm-floor", products, rounds=10)
+
+
+@njit(cache=True)
+def _lstm_forward_loop(ax, Wh, h0, c0, hs, cs, gates, ah):
+    h, c = h0, c0
+    for t in range(ax.shape[0]):
+        np.dot(h, Wh, ah)
+        lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
+        h, c = hs[t], cs[t]
+
+
+@njit(cache=True)
+def _lstm_backward_loop(dhs, WhT, c0, cs, gates, dA, dh, dc):
+    for t in range(dhs.shape[0] - 1, -1, -1):
+        dh += dhs[t]
+        lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
+        np.dot(dA[t], WhT, dh)
+
+
+class CompiledLoopTimeLSTM(F.TimeLSTM):
+    """The alternative design: the whole step loop compiled, np.dot inside @njit (SciPy's BLAS)."""
+
+    def _steps_forward(self, ax, h0, c0):
+        T, N, _ = ax.shape
+        hs, cs = np.empty((2, T, N, h0.shape[1]), dtype=ax.dtype)
+        gates, ah = np.empty_like(ax), np.empty_like(ax[0])
+        _lstm_forward_loop(ax, self.params[1], h0, c0, hs, cs, gates, ah)
+        return hs, cs, (c0, cs, gates)
+
+    def _steps_backward(self, dhs, dh, dc, state, hs, h0, dA):
+        c0, cs, gates = state
+        _lstm_backward_loop(dhs, self.params[1].T, c0, cs, gates, dA, dh, dc)
+        return dh
+
+
+@pytest.mark.parametrize("H", [100, 650])
+def test_time_lstm_compiled_loop(benchmark, paired, H):
+    params, xs, dhs = _inputs("LSTM", H)
+    layer = CompiledLoopTimeLSTM(*params)
+    ref = F.TimeLSTM(*params)
+    np.testing.assert_allclose(layer.forward(xs), ref.forward(xs), rtol=1e-5, atol=1e-6)
+
+    def step():
+        layer.forward(xs)
+        layer.backward(dhs)
+    paired(benchmark, _group("LSTM", H), "compiled-loop", step, rounds=10 if H == 650 else 30)
+
+
+@pytest.mark.parametrize("cell,H", CASES)
+def test_time_recurrent_pytorch(benchmark, paired, cell, H):
+    """torch.nn.{RNN,LSTM,GRU} forward+backward on the same shapes (its GRU puts r after the
+    recurrent product, the same cost). Skipped when PyTorch is not installed."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(2)
+    _, xs, dhs = _inputs(cell, H)
+    layer = getattr(torch.nn, cell)(H, H, batch_first=True)
+    x = torch.from_numpy(xs).requires_grad_()
+    d = torch.from_numpy(dhs)
+
+    def step():
+        out, _ = layer(x)
+        out.backward(d)
+    paired(benchmark, _group(cell, H), "pytorch", step, rounds=10 if H == 650 else 30)
+
+
+@pytest.mark.parametrize("impl,L", [("fast", F), ("reference", R)])
+def test_time_softmax_with_loss(benchmark, paired, impl, L):
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((20, 35, 10000)).astype(np.float32)
+    ts = rng.integers(0, 10000, (20, 35))
+    layer = L.TimeSoftmaxWithLoss()
+
+    def step():
+        layer.forward(xs, ts)
+        layer.backward()
+    paired(benchmark, "TimeSoftmaxWithLoss fwd+bwd N*T=700 V=10000", impl, step)
+
+
+@pytest.mark.parametrize("impl,L", [("fast", F), ("reference", R)])
+def test_time_embedding_backward(benchmark, paired, impl, L):
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((10000, 650)).astype(np.float32)
+    xs = rng.integers(0, 10000, (20, 35))
+    dout = rng.standard_normal((20, 35, 650)).astype(np.float32)
+    layer = L.TimeEmbedding(W)
+    layer.forward(xs)
+    paired(benchmark, "TimeEmbedding backward V=10000 D=650 N=20 T=35", impl, lambda: layer.backward(dout))
 
 
 @pytest.mark.parametrize("impl", ["fast", "reference"])

@@ -7,10 +7,10 @@ row's loss from the log-sum-exp; rows run in parallel. Labels below 0 mark ignor
 import numpy as np
 from numba import njit, prange
 
-from fastseq.kernels.vmath import FASTMATH, fast_exp
+from fastseq.kernels.vmath import KERNEL, fast_exp
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL)
 def _row_max(x):
     """max of x (C,), with eight independent running maxima (numba's max does not vectorise)."""
     n = x.shape[0]
@@ -32,7 +32,7 @@ def _row_max(x):
     return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL)
 def _softmax_row(x, y):
     """Write softmax(x) into y (both (C,)); return (row max, sum of exp(x - max))."""
     m = _row_max(x)
@@ -47,14 +47,14 @@ def _softmax_row(x, y):
     return m, s
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(parallel=True, **KERNEL)
 def softmax_forward(x, y):
     """y[i] = softmax(x[i]) for x, y of shape (R, C)."""
     for i in prange(x.shape[0]):
         _softmax_row(x[i], y[i])
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(parallel=True, **KERNEL)
 def softmax_backward(y, dout, dx):
     """dx = y * (dout - sum(y * dout, row)) for (R, C) arrays: the softmax Jacobian product."""
     for i in prange(y.shape[0]):
@@ -65,7 +65,7 @@ def softmax_backward(y, dout, dx):
             dx[i, j] = y[i, j] * (dout[i, j] - s)
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(parallel=True, **KERNEL)
 def softmax_cross_entropy_forward(x, t, eps, y):
     """Softmax of x (R, C) into y and the summed cross-entropy against labels t (R,) int.
 
@@ -85,7 +85,7 @@ def softmax_cross_entropy_forward(x, t, eps, y):
     return total
 
 
-@njit(cache=True, parallel=True, fastmath=FASTMATH)
+@njit(parallel=True, **KERNEL)
 def softmax_cross_entropy_backward(y, t, scale, dx):
     """dx = (y - onehot(t)) * scale for (R, C) arrays; rows with t < 0 get zeros."""
     scale = y.dtype.type(scale)
@@ -98,3 +98,29 @@ def softmax_cross_entropy_backward(y, t, scale, dx):
             for j in range(y.shape[1]):
                 dx[i, j] = y[i, j] * scale
             dx[i, label] -= scale
+
+
+@njit(parallel=True, **KERNEL)
+def softmax_cross_entropy_with_grad(x, t, scale, dx):
+    """Loss and gradient in one pass: for x (R, C) and labels t (R,) int, write
+    dx = (softmax(x) - onehot(t)) * scale (rows with t < 0 get zeros) and return the float64
+    sum over labelled rows of the exact cross-entropy ``log(sum exp(x - max)) - (x[t] - max)``.
+
+    Each row is read from memory once and dx written once (the row stays in cache between the
+    max, exp-sum and scale passes), half the traffic of a softmax output kept for a later backward.
+    """
+    total = 0.0
+    sc = x.dtype.type(scale)
+    for i in prange(x.shape[0]):
+        label = t[i]
+        row, out = x[i], dx[i]
+        if label < 0:
+            for j in range(out.shape[0]):
+                out[j] = 0
+            continue
+        m, s = _softmax_row(row, out)
+        for j in range(out.shape[0]):
+            out[j] *= sc
+        out[label] -= sc
+        total += np.log(np.float64(s)) - (np.float64(row[label]) - np.float64(m))
+    return total

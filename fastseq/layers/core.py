@@ -173,6 +173,8 @@ class SigmoidWithLoss:
     """Sigmoid and mean binary cross-entropy: ``forward(x (N,) float, t (N,) 0/1 ints)``;
     ``backward(dout=1)`` → ``(y - t) * dout / N``."""
 
+    _x_ndim = 1
+
     def __init__(self):
         self.params, self.grads = [], []
         self.loss = None
@@ -180,16 +182,18 @@ class SigmoidWithLoss:
         self.t = None
 
     def forward(self, x, t):
-        x = np.ascontiguousarray(v.float_array("SigmoidWithLoss", "x", x, ndims=(1,)))
-        self.t = v.label_array("SigmoidWithLoss", "t", t, 2, shape=x.shape)
+        where = type(self).__name__
+        x = np.ascontiguousarray(v.float_array(where, "x" if self._x_ndim == 1 else "xs", x, ndims=(self._x_ndim,)))
+        self.t = v.label_array(where, "t" if self._x_ndim == 1 else "ts", t, 2, shape=x.shape).reshape(-1)
         self.y = np.empty_like(x)
-        total = sigmoid_cross_entropy_forward(x, self.t, 1e-7, self.y)
-        self.loss = _loss_is_finite("SigmoidWithLoss", total / max(x.shape[0], 1))
+        total = sigmoid_cross_entropy_forward(x.reshape(-1), self.t, 1e-7, self.y.reshape(-1))
+        self.loss = _loss_is_finite(where, total / max(x.size, 1))
         return self.loss
 
     def backward(self, dout=1):
         dx = np.empty_like(self.y)
-        sigmoid_cross_entropy_backward(self.y, self.t, float(dout) / max(self.t.shape[0], 1), dx)
+        sigmoid_cross_entropy_backward(self.y.reshape(-1), self.t, float(dout) / max(self.t.shape[0], 1),
+                                       dx.reshape(-1))
         return dx
 
 

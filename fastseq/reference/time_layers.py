@@ -1,9 +1,153 @@
-"""The book's ``common/time_layers`` in plain NumPy, per step: LSTM, TimeLSTM, TimeEmbedding,
-TimeAffine, TimeSoftmaxWithLoss, TimeDropout (N batch, T time, D input, H hidden, V vocabulary)."""
+"""The book's ``common/time_layers`` in plain NumPy, per step: RNN, TimeRNN, LSTM, TimeLSTM,
+GRU, TimeGRU, TimeBiLSTM, TimeEmbedding, TimeAffine, TimeSoftmaxWithLoss, TimeSigmoidWithLoss,
+TimeDropout (N batch, T time, D input, H hidden, V vocabulary)."""
 import numpy as np
 
 from fastseq.reference.functions import sigmoid, softmax
-from fastseq.reference.layers import Embedding
+from fastseq.reference.layers import Embedding, SigmoidWithLoss
+
+
+class RNN:
+    """One RNN step: h_next = tanh(h_prev Wh + x Wx + b)."""
+
+    def __init__(self, Wx, Wh, b):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.cache = None
+
+    def forward(self, x, h_prev):
+        Wx, Wh, b = self.params
+        h_next = np.tanh(np.dot(h_prev, Wh) + np.dot(x, Wx) + b)
+        self.cache = (x, h_prev, h_next)
+        return h_next
+
+    def backward(self, dh_next):
+        Wx, Wh, b = self.params
+        x, h_prev, h_next = self.cache
+        dt = dh_next * (1 - h_next ** 2)
+        self.grads[0][...] = np.dot(x.T, dt)
+        self.grads[1][...] = np.dot(h_prev.T, dt)
+        self.grads[2][...] = np.sum(dt, axis=0)
+        return np.dot(dt, Wx.T), np.dot(dt, Wh.T)
+
+
+class GRU:
+    """One GRU step; packed blocks z, r, h̃."""
+
+    def __init__(self, Wx, Wh, b):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.cache = None
+
+    def forward(self, x, h_prev):
+        Wx, Wh, b = self.params
+        H = Wh.shape[0]
+        Wxz, Wxr, Wxh = Wx[:, :H], Wx[:, H:2 * H], Wx[:, 2 * H:]
+        Whz, Whr, Whh = Wh[:, :H], Wh[:, H:2 * H], Wh[:, 2 * H:]
+        bz, br, bh = b[:H], b[H:2 * H], b[2 * H:]
+        z = sigmoid(np.dot(x, Wxz) + np.dot(h_prev, Whz) + bz)
+        r = sigmoid(np.dot(x, Wxr) + np.dot(h_prev, Whr) + br)
+        h_hat = np.tanh(np.dot(x, Wxh) + np.dot(r * h_prev, Whh) + bh)
+        h_next = (1 - z) * h_prev + z * h_hat
+        self.cache = (x, h_prev, z, r, h_hat)
+        return h_next
+
+    def backward(self, dh_next):
+        Wx, Wh, b = self.params
+        H = Wh.shape[0]
+        Wxz, Wxr, Wxh = Wx[:, :H], Wx[:, H:2 * H], Wx[:, 2 * H:]
+        Whz, Whr, Whh = Wh[:, :H], Wh[:, H:2 * H], Wh[:, 2 * H:]
+        x, h_prev, z, r, h_hat = self.cache
+        dh_hat = dh_next * z
+        dh_prev = dh_next * (1 - z)
+        dt = dh_hat * (1 - h_hat ** 2)               # candidate h̃
+        dbh = np.sum(dt, axis=0)
+        dWhh = np.dot((r * h_prev).T, dt)
+        dhr = np.dot(dt, Whh.T)
+        dWxh = np.dot(x.T, dt)
+        dx = np.dot(dt, Wxh.T)
+        dh_prev += r * dhr
+        dz = dh_next * h_hat - dh_next * h_prev      # update gate z
+        dt = dz * z * (1 - z)
+        dbz = np.sum(dt, axis=0)
+        dWhz = np.dot(h_prev.T, dt)
+        dh_prev += np.dot(dt, Whz.T)
+        dWxz = np.dot(x.T, dt)
+        dx += np.dot(dt, Wxz.T)
+        dr = dhr * h_prev                            # reset gate r
+        dt = dr * r * (1 - r)
+        dbr = np.sum(dt, axis=0)
+        dWhr = np.dot(h_prev.T, dt)
+        dh_prev += np.dot(dt, Whr.T)
+        dWxr = np.dot(x.T, dt)
+        dx += np.dot(dt, Wxr.T)
+        self.grads[0][...] = np.hstack((dWxz, dWxr, dWxh))
+        self.grads[1][...] = np.hstack((dWhz, dWhr, dWhh))
+        self.grads[2][...] = np.hstack((dbz, dbr, dbh))
+        return dx, dh_prev
+
+
+class _TimeSteps:
+    """T steps of a cell whose state is h alone (RNN, GRU)."""
+
+    cell = None
+
+    def __init__(self, Wx, Wh, b, stateful=False):
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.layers = None
+        self.h, self.dh = None, None
+        self.stateful = stateful
+
+    def forward(self, xs):
+        Wx, Wh, b = self.params
+        N, T, D = xs.shape
+        H = Wh.shape[0]
+        self.layers = []
+        hs = np.empty((N, T, H), dtype=Wx.dtype)
+        if not self.stateful or self.h is None:
+            self.h = np.zeros((N, H), dtype=Wx.dtype)
+        for t in range(T):
+            layer = self.cell(*self.params)
+            self.h = layer.forward(xs[:, t, :], self.h)
+            hs[:, t, :] = self.h
+            self.layers.append(layer)
+        return hs
+
+    def backward(self, dhs):
+        Wx, Wh, b = self.params
+        N, T, H = dhs.shape
+        dxs = np.empty((N, T, Wx.shape[0]), dtype=Wx.dtype)
+        dh = 0
+        grads = [0, 0, 0]
+        for t in reversed(range(T)):
+            layer = self.layers[t]
+            dx, dh = layer.backward(dhs[:, t, :] + dh)
+            dxs[:, t, :] = dx
+            for i, grad in enumerate(layer.grads):
+                grads[i] += grad
+        for i, grad in enumerate(grads):
+            self.grads[i][...] = grad
+        self.dh = dh
+        return dxs
+
+    def set_state(self, h):
+        self.h = h
+
+    def reset_state(self):
+        self.h = None
+
+
+class TimeRNN(_TimeSteps):
+    """T RNN steps; ``stateful`` keeps ``h`` between calls."""
+
+    cell = RNN
+
+
+class TimeGRU(_TimeSteps):
+    """T GRU steps; ``stateful`` keeps ``h`` between calls."""
+
+    cell = GRU
 
 
 class LSTM:
@@ -213,3 +357,51 @@ class TimeDropout:
 
     def backward(self, dout):
         return dout * self.mask
+
+
+class TimeSigmoidWithLoss:
+    """SigmoidWithLoss at every step of (N, T) scores; the mean over T of the batch means."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.xs_shape = None
+        self.layers = None
+
+    def forward(self, xs, ts):
+        N, T = xs.shape
+        self.xs_shape = xs.shape
+        self.layers = []
+        loss = 0
+        for t in range(T):
+            layer = SigmoidWithLoss()
+            loss += layer.forward(xs[:, t], ts[:, t])
+            self.layers.append(layer)
+        return loss / T
+
+    def backward(self, dout=1):
+        N, T = self.xs_shape
+        dxs = np.empty(self.xs_shape, dtype=self.layers[0].y.dtype)
+        dout *= 1 / T
+        for t in range(T):
+            dxs[:, t] = self.layers[t].backward(dout)
+        return dxs
+
+
+class TimeBiLSTM:
+    """A TimeLSTM forward in time and one over the reversed sequence, concatenated (N, T, 2H)."""
+
+    def __init__(self, Wx1, Wh1, b1, Wx2, Wh2, b2, stateful=False):
+        self.forward_lstm = TimeLSTM(Wx1, Wh1, b1, stateful)
+        self.backward_lstm = TimeLSTM(Wx2, Wh2, b2, stateful)
+        self.params = self.forward_lstm.params + self.backward_lstm.params
+        self.grads = self.forward_lstm.grads + self.backward_lstm.grads
+
+    def forward(self, xs):
+        o1 = self.forward_lstm.forward(xs)
+        o2 = self.backward_lstm.forward(xs[:, ::-1])
+        return np.concatenate((o1, o2[:, ::-1]), axis=2)
+
+    def backward(self, dhs):
+        H = dhs.shape[2] // 2
+        dxs = self.forward_lstm.backward(dhs[:, :, :H])
+        return dxs + self.backward_lstm.backward(dhs[:, :, H:][:, ::-1])[:, ::-1]

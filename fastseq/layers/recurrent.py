@@ -1,0 +1,365 @@
+"""Recurrent layers: the single-step RNN, LSTM, GRU and the time layers TimeRNN, TimeLSTM,
+TimeGRU, TimeBiLSTM (N batch, T time, D input, H hidden).
+
+A time layer runs its loop time-major, so every step's slice is contiguous:
+
+* forward: one input projection ``xs @ Wx + b`` over all N*T rows, then per step the recurrent
+  product (NumPy's BLAS, written into a preallocated buffer) and the fused gate kernels of
+  ``fastseq.kernels.cells``;
+* backward: the loop back over t with the fused gate-derivative kernels and one recurrent
+  product per step, then dWx, dWh, db and dxs as single large products over N*T rows.
+
+The cache holds compact (T, N, ·) arrays, never per-step objects. The single-step layers are
+the same engine run for T=1, with the caller's state. Computation happens in Wx's dtype
+(float32 or float64); float inputs of another width are cast, as in the book.
+"""
+import numpy as np
+
+from fastseq.kernels.cells import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
+                                   gru_step_output, lstm_step_backward, lstm_step_forward,
+                                   rnn_step_backward, rnn_step_forward)
+
+__all__ = ["RNN", "LSTM", "GRU", "TimeRNN", "TimeLSTM", "TimeGRU", "TimeBiLSTM"]
+
+
+def _float_input(where, name, x, shape, dtype):
+    """x as an array of ``dtype`` whose shape matches ``shape`` (a name such as "N" = any size),
+    without NaN."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{where}: {name} must be a float array, got dtype {x.dtype}")
+    if x.ndim != len(shape) or any(not isinstance(s, str) and s != d for s, d in zip(shape, x.shape)):
+        want = "(" + ", ".join(str(s) for s in shape) + ")"
+        raise ValueError(f"{where}: {name} must have shape {want}, got {x.shape}")
+    if np.isnan(x).any():
+        raise ValueError(f"{where}: {name} contains NaN")
+    return x.astype(dtype, copy=False)
+
+
+def _check_params(where, Wx, Wh, b, blocks):
+    H = Wh.shape[0] if np.ndim(Wh) == 2 else -1
+    want = {"Wx": ("D", blocks * H), "Wh": (H, blocks * H), "b": (blocks * H,)}
+    for name, p in (("Wx", Wx), ("Wh", Wh), ("b", b)):
+        p = np.asarray(p)
+        if p.dtype.kind != "f" or p.ndim != len(want[name]) or any(
+                not isinstance(s, str) and s != d for s, d in zip(want[name], p.shape)):
+            shape = "(" + ", ".join(map(str, want[name])) + ")"
+            raise ValueError(f"{where}: {name} must be a float array of shape {shape} (H={H}, "
+                             f"{blocks} gate blocks), got {p.dtype} {p.shape}")
+
+
+class _Recurrence:
+    """The engine shared by all recurrent layers. Subclasses set ``blocks`` (gate blocks in the
+    packed weights), ``has_cell`` (LSTM's c) and implement ``_steps_forward`` and
+    ``_steps_backward`` over time-major arrays."""
+
+    blocks = 1
+    has_cell = False
+
+    def __init__(self, Wx, Wh, b):
+        _check_params(type(self).__name__, Wx, Wh, b, self.blocks)
+        self.params = [Wx, Wh, b]
+        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self._cache = None
+
+    def _run_forward(self, xs_tm, h0, c0):
+        """xs_tm (T, N, D), h0/c0 (N, H) → hs (T, N, H) and the last c (or None)."""
+        Wx, _, b = self.params
+        T, N, D = xs_tm.shape
+        ax = (xs_tm.reshape(T * N, D) @ Wx + b).reshape(T, N, -1)
+        hs, cs, state = self._steps_forward(ax, h0, c0)
+        self._cache = (xs_tm, h0, hs, state)
+        return hs, (cs[-1] if cs is not None else None)
+
+    def _run_backward(self, dhs_tm, dh, dc):
+        """dhs_tm (T, N, H) and the gradients reaching the last h/c (or None) → dxs (T, N, D),
+        dh0, dc0 (None without a cell); fills grads."""
+        Wx, _, _ = self.params
+        xs_tm, h0, hs, state = self._cache
+        T, N, H = hs.shape
+        D = Wx.shape[0]
+        dh = np.zeros((N, H), Wx.dtype) if dh is None else np.array(dh, dtype=Wx.dtype)
+        if self.has_cell:
+            dc = np.zeros((N, H), Wx.dtype) if dc is None else np.array(dc, dtype=Wx.dtype)
+        dA = np.empty((T, N, self.blocks * H), dtype=Wx.dtype)
+        dh = self._steps_backward(dhs_tm, dh, dc, state, hs, h0, dA)
+        dA2 = dA.reshape(T * N, -1)
+        h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
+        np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
+        self._weight_grad_h(h_prev, dA2, state)
+        np.sum(dA2, axis=0, out=self.grads[2])
+        return (dA2 @ Wx.T).reshape(T, N, D), dh, dc
+
+    def _weight_grad_h(self, h_prev, dA2, state):
+        np.matmul(h_prev.T, dA2, out=self.grads[1])
+
+    @property
+    def cache_bytes(self):
+        """Bytes held between forward and backward (0 before the first forward)."""
+        if self._cache is None:
+            return 0
+        xs_tm, h0, hs, state = self._cache
+        arrays = [xs_tm, h0, hs] + [a for a in (state or ()) if a is not None]
+        return sum(a.nbytes for a in arrays)
+
+
+class _RNNCell(_Recurrence):
+    blocks = 1
+
+    def _steps_forward(self, ax, h0, c0):
+        Wh = self.params[1]
+        hs = np.empty_like(ax)
+        ah = np.empty_like(h0)
+        h = h0
+        for t in range(ax.shape[0]):
+            np.matmul(h, Wh, out=ah)
+            rnn_step_forward(ax[t], ah, hs[t])
+            h = hs[t]
+        return hs, None, None
+
+    def _steps_backward(self, dhs, dh, dc, state, hs, h0, dA):
+        WhT = self.params[1].T
+        for t in range(hs.shape[0] - 1, -1, -1):
+            dh += dhs[t]
+            rnn_step_backward(dh, hs[t], dA[t])
+            np.matmul(dA[t], WhT, out=dh)
+        return dh
+
+
+class _LSTMCell(_Recurrence):
+    blocks = 4
+    has_cell = True
+
+    def _steps_forward(self, ax, h0, c0):
+        Wh = self.params[1]
+        T, N, _ = ax.shape
+        H = h0.shape[1]
+        hs = np.empty((T, N, H), dtype=ax.dtype)
+        cs = np.empty_like(hs)
+        gates = np.empty_like(ax)
+        ah = np.empty((N, 4 * H), dtype=ax.dtype)
+        h, c = h0, c0
+        for t in range(T):
+            np.matmul(h, Wh, out=ah)
+            lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
+            h, c = hs[t], cs[t]
+        return hs, cs, (c0, cs, gates)
+
+    def _steps_backward(self, dhs, dh, dc, state, hs, h0, dA):
+        WhT = self.params[1].T
+        c0, cs, gates = state
+        for t in range(hs.shape[0] - 1, -1, -1):
+            dh += dhs[t]
+            lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
+            np.matmul(dA[t], WhT, out=dh)
+        return dh
+
+
+class _GRUCell(_Recurrence):
+    blocks = 3
+
+    def _steps_forward(self, ax, h0, c0):
+        Wh = self.params[1]
+        T, N, _ = ax.shape
+        H = h0.shape[1]
+        Wh_zr, Wh_h = Wh[:, :2 * H], Wh[:, 2 * H:]
+        hs = np.empty((T, N, H), dtype=ax.dtype)
+        rhs = np.empty_like(hs)
+        gates = np.empty_like(ax)
+        ah_zr = np.empty((N, 2 * H), dtype=ax.dtype)
+        ah_h = np.empty((N, H), dtype=ax.dtype)
+        h = h0
+        for t in range(T):
+            np.matmul(h, Wh_zr, out=ah_zr)
+            gru_step_gates(ax[t], ah_zr, h, gates[t], rhs[t])
+            np.matmul(rhs[t], Wh_h, out=ah_h)
+            gru_step_output(ax[t], ah_h, h, gates[t], hs[t])
+            h = hs[t]
+        return hs, None, (gates, rhs)
+
+    def _steps_backward(self, dhs, dh, dc, state, hs, h0, dA):
+        Wh = self.params[1]
+        gates, _ = state
+        N, H = dh.shape
+        Wh_zr_T, Wh_h_T = Wh[:, :2 * H].T, Wh[:, 2 * H:].T
+        dh_prev, dhr, back = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
+        for t in range(hs.shape[0] - 1, -1, -1):
+            dh += dhs[t]
+            h_prev = hs[t - 1] if t > 0 else h0
+            gru_step_backward_candidate(dh, gates[t], dA[t], dh_prev)
+            np.matmul(dA[t, :, 2 * H:], Wh_h_T, out=dhr)
+            gru_step_backward_gates(dh, dhr, gates[t], h_prev, dA[t], dh_prev)
+            np.matmul(dA[t, :, :2 * H], Wh_zr_T, out=back)
+            dh_prev += back
+            dh, dh_prev = dh_prev, dh
+        return dh
+
+    def _weight_grad_h(self, h_prev, dA2, state):
+        _, rhs = state
+        H = h_prev.shape[1]
+        dWh = self.grads[1]
+        dWh[:, :2 * H] = h_prev.T @ dA2[:, :2 * H]
+        dWh[:, 2 * H:] = rhs.reshape(-1, H).T @ dA2[:, 2 * H:]
+
+
+class _Step:
+    """A single-step layer: the engine for T=1 with the caller's state."""
+
+    def _state_input(self, name, s, N):
+        H = self.params[1].shape[0]
+        return np.ascontiguousarray(_float_input(type(self).__name__, name, s, (N, H), self.params[0].dtype))
+
+    def _step_forward(self, x, h_prev, c_prev=None):
+        Wx = self.params[0]
+        where = type(self).__name__
+        x = _float_input(where, "x", x, ("N", Wx.shape[0]), Wx.dtype)
+        h_prev = self._state_input("h_prev", h_prev, x.shape[0])
+        if self.has_cell:
+            c_prev = self._state_input("c_prev", c_prev, x.shape[0])
+        hs, c = self._run_forward(x[None], h_prev, c_prev)
+        return hs[0], c
+
+    def _step_backward(self, dh_next, dc_next=None):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}: backward called before forward")
+        N = self._cache[1].shape[0]
+        dh_next = self._state_input("dh_next", dh_next, N)
+        if self.has_cell:
+            dc_next = self._state_input("dc_next", dc_next, N)
+        dxs, dh_prev, dc_prev = self._run_backward(dh_next[None], None, dc_next)
+        return dxs[0], dh_prev, dc_prev
+
+
+class RNN(_Step, _RNNCell):
+    """One RNN step: ``h_next = tanh(h_prev @ Wh + x @ Wx + b)``. ``Wx (D, H)``, ``Wh (H, H)``,
+    ``b (H,)``. ``forward(x (N, D), h_prev (N, H))`` → h_next; ``backward(dh_next)`` →
+    ``(dx, dh_prev)`` and sets grads."""
+
+    def forward(self, x, h_prev):
+        return self._step_forward(x, h_prev)[0]
+
+    def backward(self, dh_next):
+        return self._step_backward(dh_next)[:2]
+
+
+class LSTM(_Step, _LSTMCell):
+    """One LSTM step, gate blocks f, g, i, o in ``Wx (D, 4H)``, ``Wh (H, 4H)``, ``b (4H,)``.
+    ``forward(x, h_prev, c_prev)`` → ``(h_next, c_next)``; ``backward(dh_next, dc_next)`` →
+    ``(dx, dh_prev, dc_prev)`` and sets grads."""
+
+    def forward(self, x, h_prev, c_prev):
+        return self._step_forward(x, h_prev, c_prev)
+
+    def backward(self, dh_next, dc_next):
+        return self._step_backward(dh_next, dc_next)
+
+
+class GRU(_Step, _GRUCell):
+    """One GRU step, blocks z, r, h̃ in ``Wx (D, 3H)``, ``Wh (H, 3H)``, ``b (3H,)``:
+    ``h_next = (1-z)*h_prev + z*tanh(x Wxh + (r*h_prev) Whh + bh)``. ``forward(x, h_prev)`` →
+    h_next; ``backward(dh_next)`` → ``(dx, dh_prev)`` and sets grads."""
+
+    def forward(self, x, h_prev):
+        return self._step_forward(x, h_prev)[0]
+
+    def backward(self, dh_next):
+        return self._step_backward(dh_next)[:2]
+
+
+class _Time:
+    """Time-layer protocol over the engine: ``forward(xs (N, T, D))`` → ``hs (N, T, H)``;
+    ``backward(dhs)`` → ``dxs`` and fills grads; ``stateful=True`` carries the state between
+    calls (truncated BPTT); ``dh`` holds the gradient w.r.t. the initial h after backward."""
+
+    def __init__(self, Wx, Wh, b, stateful=False):
+        super().__init__(Wx, Wh, b)
+        self.stateful = stateful
+        self.h, self.dh = None, None
+        if self.has_cell:
+            self.c = None
+
+    def _initial(self, name, N):
+        Wx, Wh, _ = self.params
+        state = getattr(self, name)
+        if not self.stateful or state is None:
+            return np.zeros((N, Wh.shape[0]), dtype=Wx.dtype)
+        if state.shape != (N, Wh.shape[0]):
+            raise ValueError(f"{type(self).__name__}: carried state {name} has shape {state.shape}, but this "
+                             f"batch needs ({N}, {Wh.shape[0]}); call reset_state() when the batch size changes")
+        return np.ascontiguousarray(state, dtype=Wx.dtype)
+
+    def forward(self, xs):
+        Wx = self.params[0]
+        xs = _float_input(type(self).__name__, "xs", xs, ("N", "T", Wx.shape[0]), Wx.dtype)
+        N = xs.shape[0]
+        h0 = self._initial("h", N)
+        c0 = self._initial("c", N) if self.has_cell else None
+        hs, c = self._run_forward(np.ascontiguousarray(xs.transpose(1, 0, 2)), h0, c0)
+        self.h = hs[-1].copy()
+        if self.has_cell:
+            self.c = c.copy()
+        return np.ascontiguousarray(hs.transpose(1, 0, 2))
+
+    def backward(self, dhs):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}: backward called before forward")
+        T, N, H = self._cache[2].shape
+        dhs = _float_input(type(self).__name__, "dhs", dhs, (N, T, H), self.params[0].dtype)
+        dxs, self.dh, _ = self._run_backward(np.ascontiguousarray(dhs.transpose(1, 0, 2)), None, None)
+        return dxs.transpose(1, 0, 2)
+
+    def set_state(self, h, c=None):
+        """Set the carried state: h (N, H), and for TimeLSTM c (N, H) or None."""
+        H = self.params[1].shape[0]
+        for name, s in (("h", h), ("c", c)):
+            if s is not None and (np.ndim(s) != 2 or np.shape(s)[1] != H):
+                raise ValueError(f"{type(self).__name__}.set_state: {name} must have shape (N, {H}), "
+                                 f"got {np.shape(s)}")
+        if c is not None and not self.has_cell:
+            raise ValueError(f"{type(self).__name__}.set_state: this layer has no cell state c")
+        self.h = h
+        if self.has_cell:
+            self.c = c
+
+    def reset_state(self):
+        """Forget the carried state."""
+        self.h = None
+        if self.has_cell:
+            self.c = None
+
+
+class TimeRNN(_Time, _RNNCell):
+    """T RNN steps; weights as RNN; state ``h``."""
+
+
+class TimeLSTM(_Time, _LSTMCell):
+    """T LSTM steps; weights as LSTM (gate blocks f, g, i, o); state ``h`` and ``c``."""
+
+
+class TimeGRU(_Time, _GRUCell):
+    """T GRU steps; weights as GRU (blocks z, r, h̃); state ``h``."""
+
+
+class TimeBiLSTM:
+    """A forward TimeLSTM over xs and a backward one over xs reversed in time, outputs
+    concatenated on the last axis: ``forward(xs (N, T, D))`` → ``(N, T, 2H)``. ``params`` /
+    ``grads`` are the two layers' lists concatenated."""
+
+    def __init__(self, Wx1, Wh1, b1, Wx2, Wh2, b2, stateful=False):
+        self.forward_lstm = TimeLSTM(Wx1, Wh1, b1, stateful)
+        self.backward_lstm = TimeLSTM(Wx2, Wh2, b2, stateful)
+        self.params = self.forward_lstm.params + self.backward_lstm.params
+        self.grads = self.forward_lstm.grads + self.backward_lstm.grads
+
+    def forward(self, xs):
+        o1 = self.forward_lstm.forward(xs)
+        o2 = self.backward_lstm.forward(np.asarray(xs)[:, ::-1])
+        return np.concatenate((o1, o2[:, ::-1]), axis=2)
+
+    def backward(self, dhs):
+        H = self.forward_lstm.params[1].shape[0]
+        dhs = np.asarray(dhs)
+        if dhs.ndim != 3 or dhs.shape[2] != 2 * H:
+            raise ValueError(f"TimeBiLSTM: dhs must have shape (N, T, {2 * H}), got {dhs.shape}")
+        dxs = self.forward_lstm.backward(dhs[:, :, :H])
+        return dxs + self.backward_lstm.backward(dhs[:, ::-1, H:])[:, ::-1]
