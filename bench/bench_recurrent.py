@@ -2,7 +2,7 @@
 and one Rnnlm training iteration, fast vs reference (and PyTorch when installed).
 
 Run as the trainer runs them: BLAS threaded, numba's elementwise kernels on one thread
-(see fastseq/kernels/cells.py for why). The GEMM-only floor times the same matrix products alone.
+(see fastseq/kernels/recurrent.py for why). The GEMM-only floor times the same matrix products alone.
 """
 import numba
 import numpy as np
@@ -15,7 +15,7 @@ from fastseq.models import Rnnlm
 from fastseq.optimizers import SGD
 from fastseq.reference.models import Rnnlm as RefRnnlm
 from fastseq.reference.optimizers import SGD as RefSGD
-from fastseq.kernels.cells import lstm_step_backward, lstm_step_forward
+from fastseq.kernels.recurrent import lstm_step_backward, lstm_step_forward
 from fastseq.reference.util import clip_grads as ref_clip
 from fastseq.util import clip_grads
 

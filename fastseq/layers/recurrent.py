@@ -5,7 +5,7 @@ A time layer runs its loop time-major, so every step's slice is contiguous:
 
 * forward: one input projection ``xs @ Wx + b`` over all N*T rows, then per step the recurrent
   product (NumPy's BLAS, written into a preallocated buffer) and the fused gate kernels of
-  ``fastseq.kernels.cells``;
+  ``fastseq.kernels.recurrent``;
 * backward: the loop back over t with the fused gate-derivative kernels and one recurrent
   product per step, then dWx, dWh, db and dxs as single large products over N*T rows.
 
@@ -15,7 +15,7 @@ the same engine run for T=1, with the caller's state. Computation happens in Wx'
 """
 import numpy as np
 
-from fastseq.kernels.cells import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
+from fastseq.kernels.recurrent import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
                                    gru_step_output, lstm_step_backward, lstm_step_forward,
                                    rnn_step_backward, rnn_step_forward)
 
