@@ -2,8 +2,10 @@
 
 ``fastseq train-lm`` trains the book's ``Rnnlm`` on Penn Treebank with the book's recipe
 (4 epochs, SGD lr 20, gradient clipping 0.25, batch 20, 35 steps) and prints the test
-perplexity. User mistakes end with a one-line error and a non-zero exit; Ctrl-C saves the
-parameters reached so far and exits with status 130.
+perplexity; Ctrl-C saves the parameters reached so far and exits with status 130.
+``fastseq count`` turns a corpus into count-based word vectors (co-occurrence, PPMI, SVD),
+saves them and scores them on WordSim-353 and the analogy questions.
+User mistakes end with a one-line error and a non-zero exit.
 """
 import argparse
 import os
@@ -47,6 +49,19 @@ def _parser():
     lm.add_argument("--train-tokens", type=_positive_int, default=None,
                     help="train on the first N tokens only (quick runs)")
     lm.add_argument("--out", default="runs/rnnlm", help="folder for the saved parameters")
+
+    cnt = sub.add_parser("count", help="count-based word vectors: co-occurrence, PPMI, SVD")
+    cnt.add_argument("--corpus", default="ptb",
+                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, split on spaces, '.' split off)")
+    cnt.add_argument("--window", type=_positive_int, default=2)
+    cnt.add_argument("--dim", type=_positive_int, default=100)
+    cnt.add_argument("--alpha", type=_positive_float, default=1.0, help="context smoothing exponent (0.75: Levy et al.)")
+    cnt.add_argument("--shift", type=_positive_float, default=1.0, help="shifted PPMI: subtract log2(shift)")
+    cnt.add_argument("--harmonic", action="store_true", help="weight a context at distance d by 1/d")
+    cnt.add_argument("--seed", type=int, default=0)
+    cnt.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+    cnt.add_argument("--out", default="runs/count/vectors.npz",
+                     help="where to save the vectors (.npz; a .txt name writes the word2vec text format)")
     return parser
 
 
@@ -84,6 +99,64 @@ def train_lm(args):
     return ppl
 
 
+def _load_corpus(source):
+    from fastseq.datasets import ptb
+
+    if source == "ptb":
+        corpus, _, id_to_word = ptb.load_data("train")
+        return corpus, id_to_word
+    with open(source, encoding="utf-8") as f:
+        words = f.read().lower().replace(".", " .").split()
+    if not words:
+        raise ValueError(f"{source} holds no words")
+    word_to_id = {}
+    corpus = np.array([word_to_id.setdefault(w, len(word_to_id)) for w in words], dtype=np.int32)
+    return corpus, {i: w for w, i in word_to_id.items()}
+
+
+def count(args):
+    """Corpus → vectors, saved to ``args.out``; returns the KeyedVectors."""
+    from fastseq import count as cb
+    from fastseq.datasets._files import DataNotFoundError
+    from fastseq.vectors import KeyedVectors
+
+    if not 0 < args.alpha <= 1:
+        raise ValueError(f"--alpha must be in (0, 1], got {args.alpha}")
+    if args.shift < 1:
+        raise ValueError(f"--shift must be >= 1, got {args.shift}")
+    t0 = time.perf_counter()
+    corpus, id_to_word = _load_corpus(args.corpus)
+    V = len(id_to_word)
+    if not args.dim < V:
+        raise ValueError(f"--dim must be below the vocabulary size {V}, got {args.dim}")
+    t1 = time.perf_counter()
+    C = cb.co_occurrence(corpus, V, args.window, harmonic=args.harmonic)
+    t2 = time.perf_counter()
+    M = cb.ppmi_sparse(C, alpha=args.alpha, shift=args.shift, dtype=np.float64)
+    t3 = time.perf_counter()
+    U, _, _ = cb.truncated_svd(M, args.dim, seed=args.seed)
+    t4 = time.perf_counter()
+    print(f"{corpus.size:,} tokens, {V:,} words: load {t1 - t0:.2f} s, co-occurrence {t2 - t1:.2f} s "
+          f"({C.nnz:,} pairs), PPMI {t3 - t2:.2f} s ({M.nnz:,} positive), SVD {t4 - t3:.2f} s")
+    kv = KeyedVectors(U.astype(np.float32), id_to_word)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    (kv.save_word2vec_format if args.out.endswith(".txt") else kv.save)(args.out)
+    print(f"vectors saved to {args.out}")
+    try:
+        sim, ana = kv.evaluate_similarity(), kv.evaluate_analogies()
+    except DataNotFoundError:
+        print("evaluation sets not found (set FASTSEQ_DATA): evaluation skipped")
+    except ValueError as exc:   # too few evaluation words in this vocabulary
+        print(f"evaluation skipped: {exc}")
+    else:
+        print(f"WordSim-353 Spearman {sim['spearman']:.3f} over {sim['pairs']} pairs; analogy accuracy "
+              f"{ana['accuracy']:.4f} ({ana['correct']}/{ana['total']} questions in the vocabulary)")
+    return kv
+
+
+COMMANDS = {"train-lm": train_lm, "count": count}
+
+
 def main(argv=None):
     """Entry point of the ``fastseq`` console script."""
     from fastseq.datasets._files import DataNotFoundError
@@ -92,9 +165,11 @@ def main(argv=None):
     numba_threads = numba.get_num_threads()
     try:
         with threadpool_limits(limits=args.threads):
-            numba.set_num_threads(1)
-            train_lm(args)
-    except (DataNotFoundError, FloatingPointError) as exc:
+            # train-lm: BLAS threaded, elementwise kernels serial (their pools would fight);
+            # count: the counting kernels' own prange, then BLAS for the SVD, one after the other.
+            numba.set_num_threads(1 if args.command == "train-lm" else min(args.threads, numba.config.NUMBA_NUM_THREADS))
+            COMMANDS[args.command](args)
+    except (DataNotFoundError, FloatingPointError, OSError, ValueError) as exc:
         print(f"fastseq: error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -1,6 +1,7 @@
 """The book's ``common/util``: text preprocessing, similarity, gradient helpers, evaluation.
 
 Vectorised where the book loops in Python; printed output keeps the book's format.
+``create_co_matrix`` and ``ppmi`` come from ``fastseq.count``.
 """
 import os
 
@@ -8,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fastseq._validate import flat_view
+from fastseq.count import create_co_matrix, ppmi
 from fastseq.kernels.optim import scale_inplace, sum_of_squares
 
 
@@ -220,6 +222,6 @@ def to_gpu(x):
     raise RuntimeError("to_gpu: fastseq runs on the CPU only; set GPU = False in common/config.py")
 
 
-__all__ = ["preprocess", "cos_similarity", "most_similar", "convert_one_hot",
+__all__ = ["preprocess", "cos_similarity", "most_similar", "convert_one_hot", "create_co_matrix", "ppmi",
            "create_contexts_target", "normalize", "analogy", "clip_grads", "remove_duplicate",
            "eval_perplexity", "eval_seq2seq", "to_cpu", "to_gpu"]

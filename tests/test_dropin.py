@@ -64,3 +64,20 @@ def test_missing_name_fails_naming_it(tmp_path, source, name):
     done = _run(tmp_path, source)
     assert done.returncode == 1
     assert name in done.stderr and "fastseq" in done.stderr
+
+
+CH2_SCRIPT = """
+import sys
+sys.path.append('..')
+import numpy as np
+from common.util import preprocess, create_co_matrix, ppmi
+corpus, word_to_id, id_to_word = preprocess('You say goodbye and I say hello.')
+W = ppmi(create_co_matrix(corpus, len(word_to_id)))
+print('PPMI %.3f %.3f' % (W[0, 1], W[5, 6]))
+"""
+
+
+def test_chapter2_script_runs_on_fastseq_count(tmp_path):
+    result = _run(tmp_path, CH2_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    assert "PPMI 1.807 2.807" in result.stdout     # the book's printed PPMI values

@@ -1,0 +1,174 @@
+"""Count-based word vectors (the book's chapter 2), scaled past the dense V×V matrix.
+
+* ``create_co_matrix(corpus, vocab_size, window_size=1)``: the book's dense int32 counts.
+* ``co_occurrence(corpus, vocab_size, window_size=1, harmonic=False, context="both")``: the
+  same counts as a ``scipy.sparse.csr_matrix``, built without allocating V×V.
+* ``ppmi(C, verbose=False, eps=1e-8)``: the book's PPMI, dense in and out.
+* ``ppmi_sparse(C, alpha=1.0, shift=1.0, eps=1e-8)``: PPMI on the nonzeros of a sparse matrix,
+  with context-distribution smoothing and a shift (below).
+* ``truncated_svd(M, k, seed=0)``: the top-k left singular vectors (word vectors).
+* ``count_vectors(corpus, vocab_size, ...)``: corpus → co-occurrence → PPMI → SVD in one call.
+
+PPMI: ``PMI(w, c) = log2(C[w,c] * N / (S_w * S_c) + eps)`` with N the total count;
+``PPMI = max(0, PMI - log2(shift))``. The dense ``ppmi`` takes both marginals from the column
+sums, as the book does (equal to the row sums for the symmetric matrices ``create_co_matrix``
+makes). ``ppmi_sparse`` takes S_w from the row sums and S_c from the column sums, raised to
+``alpha`` and renormalised (``alpha=0.75`` is Levy et al.'s smoothing; ``shift=k`` their
+shifted PPMI for k negative samples). A zero row or column gives zeros, never NaN or inf.
+An empty corpus gives an all-zero matrix.
+"""
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+from fastseq.kernels.cooccurrence import count_dense, fill_rows, positions_by_word, row_lengths
+from fastseq.kernels.ppmi import ppmi_csr, ppmi_dense
+
+__all__ = ["create_co_matrix", "co_occurrence", "ppmi", "ppmi_sparse", "truncated_svd", "count_vectors"]
+
+_CONTEXTS = {"both": (True, True), "left": (True, False), "right": (False, True)}
+
+
+def _corpus(where, corpus, vocab_size, window_size):
+    corpus = np.asarray(corpus)
+    if corpus.ndim != 1:
+        raise ValueError(f"{where}: corpus must be a 1-D array of word ids, got shape {corpus.shape}")
+    if corpus.dtype.kind not in "iu":
+        raise TypeError(f"{where}: corpus must hold integer word ids, got dtype {corpus.dtype}")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
+        raise ValueError(f"{where}: vocab_size must be a positive integer, got {vocab_size!r}")
+    if isinstance(window_size, bool) or not isinstance(window_size, (int, np.integer)) or window_size < 1:
+        raise ValueError(f"{where}: window_size must be a positive integer, got {window_size!r}")
+    if corpus.size:
+        lo, hi = corpus.min(), corpus.max()
+        if lo < 0 or hi >= vocab_size:
+            raise IndexError(f"{where}: corpus holds id {lo if lo < 0 else hi}, outside [0, {vocab_size})")
+    return corpus.astype(np.int64, copy=False) if corpus.dtype != np.int32 else corpus
+
+
+def _context(where, context):
+    if context not in _CONTEXTS:
+        raise ValueError(f"{where}: context must be 'both', 'left' or 'right', got {context!r}")
+    return _CONTEXTS[context]
+
+
+def create_co_matrix(corpus, vocab_size, window_size=1):
+    """The book's co-occurrence matrix: (vocab_size, vocab_size) int32, C[w, c] = how often c
+    occurs within ``window_size`` words left or right of w. corpus (n,) integer ids."""
+    corpus = _corpus("create_co_matrix", corpus, vocab_size, window_size)
+    co = np.zeros((vocab_size, vocab_size), dtype=np.int32)
+    count_dense(corpus, window_size, True, True, co)
+    return co
+
+
+def co_occurrence(corpus, vocab_size, window_size=1, harmonic=False, context="both"):
+    """Sparse co-occurrence counts: a (vocab_size, vocab_size) ``csr_matrix`` with sorted column
+    ids, int32 counts (float32 when ``harmonic=True``: a context at distance d adds 1/d).
+    ``context`` 'both' (the book's), 'left' or 'right' of the word. Never allocates V×V."""
+    where = "co_occurrence"
+    corpus = _corpus(where, corpus, vocab_size, window_size)
+    left, right = _context(where, context)
+    n_threads = numba.get_num_threads()
+    starts, positions = positions_by_word(corpus, vocab_size)
+    lengths = np.empty(vocab_size, dtype=np.int64)
+    row_lengths(corpus, starts, positions, window_size, left, right, n_threads, lengths)
+    indptr = np.zeros(vocab_size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    nnz = int(indptr[-1])
+    indices = np.empty(nnz, dtype=np.int32)
+    data = np.empty(nnz, dtype=np.float32 if harmonic else np.int32)
+    fill_rows(corpus, starts, positions, window_size, left, right, bool(harmonic), n_threads, indptr, indices, data)
+    if nnz < np.iinfo(np.int32).max:
+        indptr = indptr.astype(np.int32)
+    C = sp.csr_matrix((data, indices, indptr), shape=(vocab_size, vocab_size))
+    C.has_sorted_indices = True
+    return C
+
+
+def _count_matrix(where, C):
+    if sp.issparse(C):
+        raise TypeError(f"{where}: C must be a dense array; use ppmi_sparse for sparse matrices")
+    C = np.asarray(C)
+    if C.ndim != 2 or C.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: C must be a 2-D array of counts, got {C.dtype} {C.shape}")
+    if C.size and C.min() < 0:
+        raise ValueError(f"{where}: C holds a negative count ({C.min()})")
+    return np.ascontiguousarray(C)
+
+
+def ppmi(C, verbose=False, eps=1e-8):
+    """The book's PPMI of a dense count matrix C (R, K): float32 (R, K), both marginals from the
+    column sums. ``verbose`` is accepted for the book's signature (the work is one kernel call,
+    so there is no progress to print)."""
+    C = _count_matrix("ppmi", C)
+    S = C.sum(axis=0, dtype=np.float64)
+    if C.shape[0] != C.shape[1]:
+        raise ValueError(f"ppmi: C must be square (the book's marginals assume it), got {C.shape}")
+    M = np.empty(C.shape, dtype=np.float32)
+    ppmi_dense(C, float(S.sum()), S, S, float(eps), 0.0, M)
+    return M
+
+
+def _smoothed(col_sums, N, alpha):
+    if alpha == 1.0:
+        return col_sums
+    powered = col_sums ** alpha
+    total = powered.sum()
+    return powered * (N / total) if total > 0 else powered
+
+
+def ppmi_sparse(C, alpha=1.0, shift=1.0, eps=1e-8, dtype=np.float32):
+    """PPMI on the nonzeros of a sparse count matrix (any scipy sparse format, R×K): a
+    ``csr_matrix`` of ``dtype`` with explicit zeros removed. ``alpha`` in (0, 1] smooths the
+    context distribution (S_c^alpha, renormalised); ``shift`` ≥ 1 subtracts log2(shift)."""
+    if not sp.issparse(C):
+        raise TypeError("ppmi_sparse: C must be a scipy sparse matrix; use ppmi for dense arrays")
+    if not 0 < alpha <= 1:
+        raise ValueError(f"ppmi_sparse: alpha must be in (0, 1], got {alpha}")
+    if not shift >= 1:
+        raise ValueError(f"ppmi_sparse: shift must be >= 1, got {shift}")
+    C = C.tocsr()
+    if C.nnz and C.data.min() < 0:
+        raise ValueError(f"ppmi_sparse: C holds a negative count ({C.data.min()})")
+    N = float(C.sum(dtype=np.float64))
+    row_sums = np.asarray(C.sum(axis=1, dtype=np.float64)).ravel()
+    col_sums = np.asarray(C.sum(axis=0, dtype=np.float64)).ravel()
+    out = np.empty(C.nnz, dtype=dtype)
+    ppmi_csr(C.indptr, C.indices, C.data, N, row_sums, _smoothed(col_sums, N, alpha), float(eps),
+             float(np.log2(shift)), out)
+    M = sp.csr_matrix((out, C.indices.copy(), C.indptr.copy()), shape=C.shape)
+    M.eliminate_zeros()
+    return M
+
+
+def truncated_svd(M, k, seed=0, n_iter=5, oversample=10):
+    """Top-k singular triplets of M (R, K), dense or sparse, by randomized SVD (Halko et al.:
+    a Gaussian sketch, ``n_iter`` power iterations with re-orthonormalisation, then an exact
+    SVD of the small projected matrix). Returns U (R, k), s (k,), Vt (k, K) in float64;
+    the same ``seed`` gives the same result, with signs fixed so each column of U has a
+    positive largest-magnitude entry."""
+    R, K = M.shape
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(R, K):
+        raise ValueError(f"truncated_svd: k must be an integer in [1, {min(R, K)}], got {k!r}")
+    rng = np.random.default_rng(seed)
+    width = min(k + oversample, min(R, K))
+    Q, _ = np.linalg.qr(M @ rng.standard_normal((K, width)))
+    for _ in range(n_iter):
+        Z, _ = np.linalg.qr(M.T @ Q)
+        Q, _ = np.linalg.qr(M @ Z)
+    B = np.asarray((M.T @ Q).T)
+    Ub, s, Vt = np.linalg.svd(B, full_matrices=False)
+    U = Q @ Ub[:, :k]
+    s, Vt = s[:k], Vt[:k]
+    signs = np.sign(U[np.abs(U).argmax(axis=0), np.arange(k)])
+    signs[signs == 0] = 1
+    return U * signs, s, Vt * signs[:, None]
+
+
+def count_vectors(corpus, vocab_size, window_size=2, dim=100, alpha=1.0, shift=1.0, harmonic=False, seed=0):
+    """Corpus (n,) ids → sparse co-occurrence → sparse PPMI → ``dim``-dimensional word vectors
+    (vocab_size, dim) float32: the left singular vectors, as the book uses them."""
+    C = co_occurrence(corpus, vocab_size, window_size, harmonic=harmonic)
+    M = ppmi_sparse(C, alpha=alpha, shift=shift, dtype=np.float64)
+    U, _, _ = truncated_svd(M, dim, seed=seed)
+    return U.astype(np.float32)
