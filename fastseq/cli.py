@@ -1,13 +1,15 @@
 """The ``fastseq`` command.
 
-``fastseq train-lm`` trains the book's ``Rnnlm`` on Penn Treebank with the book's recipe
-(4 epochs, SGD lr 20, gradient clipping 0.25, batch 20, 35 steps) and prints the test
-perplexity; Ctrl-C saves the parameters reached so far and exits with status 130.
+``fastseq train-lm`` trains the book's ``Rnnlm`` or ``BetterRnnlm`` on Penn Treebank with the
+book's recipe and prints the test perplexity; Ctrl-C writes a checkpoint and exits with status
+130, and ``--resume`` continues from it (see ``fastseq.lm``). ``fastseq eval-lm`` and
+``fastseq generate`` use a trained run.
 ``fastseq count`` turns a corpus into count-based word vectors (co-occurrence, PPMI, SVD),
 saves them and scores them on WordSim-353 and the analogy questions.
 User mistakes end with a one-line error and a non-zero exit.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -31,24 +33,54 @@ def _positive_float(text):
     return value
 
 
+def _ratio(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _checkpoint_args(parser):
+    parser.add_argument("--checkpoint", required=True,
+                        help="a train-lm run folder, or a parameter file (.npz, or the book's .pkl) with --model")
+    parser.add_argument("--model", choices=["rnnlm", "better"], help="the model of a parameter file (book sizes)")
+    parser.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="fastseq", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    lm = sub.add_parser("train-lm", help="train a language model on PTB and report test perplexity")
-    lm.add_argument("--model", choices=["rnnlm"], default="rnnlm")
-    lm.add_argument("--epochs", type=_positive_int, default=4)
-    lm.add_argument("--lr", type=_positive_float, default=20.0)
-    lm.add_argument("--batch-size", type=_positive_int, default=20)
-    lm.add_argument("--time-size", type=_positive_int, default=35)
-    lm.add_argument("--wordvec", type=_positive_int, default=100)
-    lm.add_argument("--hidden", type=_positive_int, default=100)
-    lm.add_argument("--max-grad", type=_positive_float, default=0.25)
-    lm.add_argument("--seed", type=int, default=1984)
+    lm = sub.add_parser("train-lm", help="train a language model on PTB and report test perplexity",
+                        description="Recipes: rnnlm = the book's Rnnlm (wordvec/hidden 100, 4 epochs); better = "
+                                    "BetterRnnlm (650, two LSTMs, dropout 0.5, tied weights, 40 epochs, validation "
+                                    "each epoch, best parameters kept, lr / 4 when validation gets worse). Both: SGD "
+                                    "lr 20, clip 0.25, batch 20, 35 steps. Options override the recipe.")
+    lm.add_argument("--model", choices=["rnnlm", "better"], default="rnnlm")
+    lm.add_argument("--epochs", type=_positive_int)
+    lm.add_argument("--lr", type=_positive_float)
+    lm.add_argument("--batch-size", type=_positive_int)
+    lm.add_argument("--time-size", type=_positive_int)
+    lm.add_argument("--wordvec", type=_positive_int)
+    lm.add_argument("--hidden", type=_positive_int)
+    lm.add_argument("--dropout", type=_ratio, help="dropout ratio (better only)")
+    lm.add_argument("--max-grad", type=_positive_float)
+    lm.add_argument("--seed", type=int)
+    lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs)")
     lm.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
                     help="BLAS threads (the elementwise kernels run on one thread meanwhile)")
-    lm.add_argument("--train-tokens", type=_positive_int, default=None,
-                    help="train on the first N tokens only (quick runs)")
-    lm.add_argument("--out", default="runs/rnnlm", help="folder for the saved parameters")
+    lm.add_argument("--out", help="run folder (default runs/<model>)")
+    lm.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR (its recipe; --epochs may extend it)")
+    lm.add_argument("--force", action="store_true", help="start over in a folder that already holds a run")
+
+    ev = sub.add_parser("eval-lm", help="test perplexity of a trained language model")
+    _checkpoint_args(ev)
+    gen = sub.add_parser("generate", help="sample text from a trained language model")
+    _checkpoint_args(gen)
+    gen.add_argument("--start", default="you", help="first word (must be in the PTB vocabulary)")
+    gen.add_argument("--length", type=_positive_int, default=100, help="number of words, the start word included")
+    gen.add_argument("--temperature", type=_positive_float, default=1.0)
+    gen.add_argument("--top-k", type=_positive_int)
+    gen.add_argument("--seed", type=int)
 
     cnt = sub.add_parser("count", help="count-based word vectors: co-occurrence, PPMI, SVD")
     cnt.add_argument("--corpus", default="ptb",
@@ -66,37 +98,77 @@ def _parser():
 
 
 def train_lm(args):
-    """Train, evaluate on the test split, save; returns the test perplexity."""
-    from fastseq.datasets import ptb
-    from fastseq.models import Rnnlm
-    from fastseq.optimizers import SGD
-    from fastseq.trainer import RnnlmTrainer
-    from fastseq.util import eval_perplexity
+    """Train a recipe (or resume a run), evaluate on the test split; returns the test perplexity."""
+    import dataclasses
 
-    corpus, word_to_id, _ = ptb.load_data("train")
-    corpus_test, _, _ = ptb.load_data("test")
-    if args.train_tokens is not None:
-        corpus = corpus[:args.train_tokens]
-    np.random.seed(args.seed)
-    model = Rnnlm(len(word_to_id), args.wordvec, args.hidden)
-    trainer = RnnlmTrainer(model, SGD(args.lr))
-    os.makedirs(args.out, exist_ok=True)
-    checkpoint = os.path.join(args.out, "Rnnlm.npz")
+    from fastseq import lm
+    from fastseq.datasets import ptb
+
+    data = tuple(ptb.load_data(split)[0] for split in ("train", "val", "test"))
+    vocab_size = len(ptb.load_data("train")[1])
+    if args.resume:
+        folder = args.resume
+        recipe = lm.load_recipe(folder)
+        if args.epochs:
+            _extend_epochs(folder, args.epochs)
+    else:
+        recipe = lm.RECIPES[args.model]
+        overrides = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden",
+                                                    "dropout", "max_grad", "seed", "train_tokens")
+                     if getattr(args, k) is not None}
+        if "dropout" in overrides and args.model != "better":
+            raise ValueError("--dropout applies to --model better only")
+        recipe = dataclasses.replace(recipe, **overrides)
+        folder = args.out or os.path.join("runs", args.model)
+        if os.path.exists(os.path.join(folder, "checkpoint.npz")) and not args.force:
+            raise ValueError(f"{folder} already holds a run: continue it with --resume {folder}, start over with "
+                             "--force, or choose another --out")
+    print(f"model {recipe.model}, {recipe.epochs} epochs, lr {recipe.lr}, run folder {folder}")
     start = time.time()
-    try:
-        trainer.fit(corpus[:-1], corpus[1:], max_epoch=args.epochs, batch_size=args.batch_size,
-                    time_size=args.time_size, max_grad=args.max_grad)
-    except KeyboardInterrupt:
-        model.save_params(checkpoint)
-        print(f"\ninterrupted: parameters saved to {checkpoint}", file=sys.stderr)
-        raise SystemExit(130) from None
-    train_seconds = time.time() - start
-    model.save_params(checkpoint)
-    model.reset_state()
-    ppl = eval_perplexity(model, corpus_test)
-    print(f"training time: {train_seconds:.1f} s; parameters saved to {checkpoint}")
+    ppl = lm.train(recipe, folder, data, vocab_size, resume=bool(args.resume))
+    print(f"training and evaluation time: {time.time() - start:.1f} s; run saved in {folder}")
     print(f"test perplexity: {ppl:.2f}")
     return ppl
+
+
+def _extend_epochs(folder, epochs):
+    path = os.path.join(folder, "config.json")
+    with open(path, encoding="utf-8") as f:
+        config = json.load(f)
+    config["epochs"] = epochs
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=1)
+
+
+def eval_lm(args):
+    """Print and return the test perplexity of a trained model."""
+    from fastseq import lm
+    from fastseq.datasets import ptb
+    from fastseq.util import eval_perplexity
+
+    corpus_test, word_to_id, _ = ptb.load_data("test")
+    model = lm.load_run_model(args.checkpoint, len(word_to_id), args.model)
+    ppl = eval_perplexity(model, corpus_test)
+    print(f"test perplexity: {ppl:.2f}")
+    return ppl
+
+
+def generate(args):
+    """Print and return text sampled from a trained model."""
+    from fastseq import lm
+    from fastseq.datasets import ptb
+
+    _, word_to_id, id_to_word = ptb.load_data("train")
+    if args.start not in word_to_id:
+        raise ValueError(f"--start: {args.start!r} is not in the PTB vocabulary")
+    model = lm.load_run_model(args.checkpoint, len(word_to_id), args.model, generator=True)
+    if args.seed is not None:
+        np.random.seed(args.seed)
+    skip = [word_to_id[w] for w in ("N", "<unk>", "$") if w in word_to_id]
+    ids = model.generate(word_to_id[args.start], skip, args.length, temperature=args.temperature, top_k=args.top_k)
+    text = " ".join(id_to_word[i] for i in ids).replace(" <eos>", ".\n")
+    print(text)
+    return text
 
 
 def _load_corpus(source):
@@ -154,7 +226,7 @@ def count(args):
     return kv
 
 
-COMMANDS = {"train-lm": train_lm, "count": count}
+COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "count": count}
 
 
 def main(argv=None):
@@ -165,13 +237,16 @@ def main(argv=None):
     numba_threads = numba.get_num_threads()
     try:
         with threadpool_limits(limits=args.threads):
-            # train-lm: BLAS threaded, elementwise kernels serial (their pools would fight);
+            # language models: BLAS threaded, elementwise kernels serial (their pools would fight);
             # count: the counting kernels' own prange, then BLAS for the SVD, one after the other.
-            numba.set_num_threads(1 if args.command == "train-lm" else min(args.threads, numba.config.NUMBA_NUM_THREADS))
+            numba.set_num_threads(1 if args.command != "count" else min(args.threads, numba.config.NUMBA_NUM_THREADS))
             COMMANDS[args.command](args)
-    except (DataNotFoundError, FloatingPointError, OSError, ValueError) as exc:
+    except (DataNotFoundError, FloatingPointError, OSError, ValueError, IndexError) as exc:
         print(f"fastseq: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:
+        print(f"\nfastseq: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
     finally:
         numba.set_num_threads(numba_threads)
     return 0

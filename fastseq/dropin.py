@@ -28,10 +28,18 @@ MODULES = {
     "dataset.sequence": "fastseq.datasets.sequence",
     "common.time_layers": "fastseq.layers.time_layers",
     "common.base_model": "fastseq.models.base",
+    "simple_rnnlm": "fastseq.models",
+    "ch05.simple_rnnlm": "fastseq.models",
+    "rnnlm": "fastseq.models",
+    "ch06.rnnlm": "fastseq.models",
+    "better_rnnlm": "fastseq.models",
+    "ch06.better_rnnlm": "fastseq.models",
+    "rnnlm_gen": "fastseq.models",
+    "ch07.rnnlm_gen": "fastseq.models",
     "negative_sampling_layer": None,
     "ch04.negative_sampling_layer": None,
 }
-PACKAGES = ("common", "dataset", "ch04")
+PACKAGES = ("common", "dataset", "ch04", "ch05", "ch06", "ch07")
 
 
 class _ServedModule(types.ModuleType):

@@ -54,6 +54,23 @@ class _Optimizer:
     def _begin_step(self):
         pass
 
+    def state_dict(self):
+        """The optimizer's state for a checkpoint: ``{"scalars": {name: number},
+        "arrays": {"<state>.<i>": array}}`` (arrays absent before the first update)."""
+        scalars = {k: v for k, v in vars(self).items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        arrays = {f"{name}.{i}": a for name in self.state_names if getattr(self, name) is not None
+                  for i, a in enumerate(getattr(self, name))}
+        return {"scalars": scalars, "arrays": arrays}
+
+    def load_state_dict(self, state):
+        """Restore what ``state_dict`` returned."""
+        for k, v in state["scalars"].items():
+            setattr(self, k, v)
+        for name in self.state_names:
+            slots = sorted((int(key.split(".")[1]), a) for key, a in state["arrays"].items()
+                           if key.split(".")[0] == name)
+            setattr(self, name, [np.array(a) for _, a in slots] if slots else None)
+
 
 class SGD(_Optimizer):
     """``param -= lr * grad``."""

@@ -30,7 +30,8 @@ def _read(path):
         raw = f.read()
     if raw[:2] == b"PK":
         with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            return [data[f"p{i}"] for i in range(len(data.files))]
+            count = sum(1 for name in data.files if name[:1] == "p" and name[1:].isdigit())
+            return [data[f"p{i}"] for i in range(count)]
     try:
         arrays = _ArraysOnly(io.BytesIO(raw)).load()
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
@@ -38,6 +39,20 @@ def _read(path):
     if not isinstance(arrays, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in arrays):
         raise ValueError(f"load_params: {path} must hold a list of arrays")
     return list(arrays)
+
+
+def atomic_savez(path, arrays):
+    """Write ``arrays`` (name → array) as an ``.npz`` at ``path`` through a temporary file in the
+    same folder renamed into place: readers see the old file or the new one, never half of one."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 class BaseModel:
@@ -49,15 +64,7 @@ class BaseModel:
     def save_params(self, file_name=None):
         """Write params to ``file_name`` (default ``<ClassName>.npz``) atomically."""
         path = self._default_path(file_name, ".npz")
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{f"p{i}": p for i, p in enumerate(self.params)})
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        atomic_savez(path, {f"p{i}": p for i, p in enumerate(self.params)})
         return path
 
     def load_params(self, file_name=None):

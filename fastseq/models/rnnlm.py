@@ -1,10 +1,87 @@
-"""The book's ``Rnnlm`` on fastseq's fast time layers (structure shared with the reference)."""
+"""The book's language models on fastseq's fast time layers (structures shared with the
+reference), and their text generators ``RnnlmGen`` / ``BetterRnnlmGen`` (chapter 7)."""
+import numpy as np
+
 from fastseq.layers import time_layers
 from fastseq.models.base import BaseModel
-from fastseq.reference.models import Rnnlm as _RnnlmStructure
+from fastseq.reference import models as structure
+
+__all__ = ["SimpleRnnlm", "Rnnlm", "BetterRnnlm", "RnnlmGen", "BetterRnnlmGen"]
 
 
-class Rnnlm(_RnnlmStructure, BaseModel):
+class SimpleRnnlm(structure.SimpleRnnlm, BaseModel):
+    """``SimpleRnnlm(vocab_size, wordvec_size, hidden_size)`` as in the book, fast layers."""
+
+    layer_module = time_layers
+
+
+class Rnnlm(structure.Rnnlm, BaseModel):
     """``Rnnlm(vocab_size=10000, wordvec_size=100, hidden_size=100)`` as in the book, fast layers."""
 
     layer_module = time_layers
+
+
+class BetterRnnlm(structure.BetterRnnlm, BaseModel):
+    """``BetterRnnlm(vocab_size=10000, wordvec_size=650, hidden_size=650, dropout_ratio=0.5)``
+    as in the book, fast layers."""
+
+    layer_module = time_layers
+
+
+class _Generator:
+    """Sampling one word at a time from a language model's ``predict``."""
+
+    def generate(self, start_id, skip_ids=None, sample_size=100, temperature=1.0, top_k=None):
+        """Ids of a sampled text that begins with ``start_id``, ``sample_size`` ids long.
+
+        Each next id is drawn from softmax(scores / ``temperature``), restricted to the
+        ``top_k`` best ids when given; ids in ``skip_ids`` are never drawn (their probability is
+        set to zero, where the book redraws, so a run cannot loop). Randomness: ``np.random``."""
+        V = self.params[0].shape[0]
+        if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
+            raise ValueError(f"generate: sample_size must be a positive integer, got {sample_size!r}")
+        if not temperature > 0:
+            raise ValueError(f"generate: temperature must be > 0, got {temperature}")
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1):
+            raise ValueError(f"generate: top_k must be a positive integer or None, got {top_k!r}")
+        if not 0 <= int(start_id) < V:
+            raise IndexError(f"generate: start_id {start_id} is outside [0, {V})")
+        allowed = np.ones(V, dtype=bool)
+        if skip_ids is not None:
+            skip = np.asarray(list(skip_ids), dtype=np.int64)
+            if skip.size and (skip.min() < 0 or skip.max() >= V):
+                raise IndexError(f"generate: skip_ids holds an id outside [0, {V})")
+            allowed[skip] = False
+        word_ids = [int(start_id)]
+        while len(word_ids) < sample_size:
+            score = self.predict(np.array([[word_ids[-1]]], dtype=np.int32)).reshape(-1)
+            logits = np.where(allowed, score.astype(np.float64) / temperature, -np.inf)
+            if top_k is not None and top_k < V:
+                cutoff = np.partition(logits, V - top_k)[V - top_k]
+                logits[logits < cutoff] = -np.inf
+            if not np.isfinite(logits.max()):
+                raise ValueError("generate: every id is excluded by skip_ids/top_k")
+            p = np.exp(logits - logits.max())
+            word_ids.append(int(np.random.choice(V, p=p / p.sum())))
+        return word_ids
+
+
+class RnnlmGen(_Generator, Rnnlm):
+    """Rnnlm with ``generate``; ``get_state()`` → (h, c), ``set_state((h, c))``."""
+
+    def get_state(self):
+        return self.lstm_layer.h, self.lstm_layer.c
+
+    def set_state(self, state):
+        self.lstm_layer.set_state(*state)
+
+
+class BetterRnnlmGen(_Generator, BetterRnnlm):
+    """BetterRnnlm with ``generate`` (dropout off); ``get_state()`` → [(h, c) per LSTM layer]."""
+
+    def get_state(self):
+        return [(layer.h, layer.c) for layer in self.lstm_layers]
+
+    def set_state(self, states):
+        for layer, state in zip(self.lstm_layers, states):
+            layer.set_state(*state)

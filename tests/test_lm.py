@@ -1,0 +1,145 @@
+"""Language models and their runs: BetterRnnlm/SimpleRnnlm == reference, generation, the
+train-lm / eval-lm / generate commands, checkpoints and exact resume."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from fastseq import lm
+from fastseq.cli import main
+from fastseq.models import BetterRnnlm, BetterRnnlmGen, RnnlmGen, SimpleRnnlm
+from fastseq.optimizers import SGD
+from fastseq.reference import models as ref_models
+from fastseq.reference.optimizers import SGD as RefSGD
+from fastseq.reference.util import clip_grads as ref_clip
+from fastseq.reference.util import remove_duplicate as ref_remove_duplicate
+from fastseq.util import clip_grads, remove_duplicate
+
+
+def _pair(fast_cls, ref_cls, *args):
+    np.random.seed(3)
+    fast = fast_cls(*args)
+    np.random.seed(3)
+    return fast, ref_cls(*args)
+
+
+@pytest.mark.parametrize("which", ["simple", "better"])
+def test_training_steps_match_reference(rng, which):
+    V = 30
+    if which == "simple":
+        fast, ref = _pair(SimpleRnnlm, ref_models.SimpleRnnlm, V, 6, 5)
+    else:   # dropout 0: the two layers' masks come from different streams; weight tying is exercised
+        fast, ref = _pair(BetterRnnlm, ref_models.BetterRnnlm, V, 6, 6, 0.0)
+    fo, ro = SGD(5.0), RefSGD(5.0)
+    for _ in range(3):
+        xs, ts = rng.integers(0, V, (4, 5)), rng.integers(0, V, (4, 5))
+        np.testing.assert_allclose(fast.forward(xs, ts), ref.forward(xs, ts), rtol=1e-5)
+        fast.backward()
+        ref.backward()
+        fp, fg = remove_duplicate(fast.params, fast.grads)
+        rp, rg = ref_remove_duplicate(ref.params, ref.grads)
+        assert len(fp) == len(rp)
+        clip_grads(fg, 0.25)
+        ref_clip(rg, 0.25)
+        fo.update(fp, fg)
+        ro.update(rp, rg)
+        for a, b in zip(fast.params, ref.params):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_better_rnnlm_dropout_only_in_training(rng):
+    np.random.seed(0)
+    model = BetterRnnlm(20, 8, 8, 0.5)
+    xs = rng.integers(0, 20, (2, 4))
+    eval_a, eval_b = model.predict(xs), (model.reset_state(), model.predict(xs))[1]
+    np.testing.assert_array_equal(eval_a, eval_b)                 # no dropout: deterministic
+    model.reset_state()
+    assert not np.allclose(model.predict(xs, train_flg=True), eval_a)
+    assert model.layers[6].params[0].base is model.params[0]      # affine tied to the embedding
+
+
+def test_generation_is_seeded_skips_ids_and_restores_state():
+    np.random.seed(0)
+    model = RnnlmGen(50, 8, 8)
+    np.random.seed(1)
+    a = model.generate(3, skip_ids=[4, 5], sample_size=40)
+    assert len(a) == 40 and a[0] == 3 and not {4, 5} & set(a)
+    model.reset_state()
+    np.random.seed(1)
+    assert model.generate(3, skip_ids=[4, 5], sample_size=40) == a
+    state = model.get_state()
+    greedy = model.generate(7, sample_size=10, top_k=1)
+    model.set_state(state)
+    assert model.generate(7, sample_size=10, top_k=1) == greedy   # top_k=1 is argmax: no randomness
+    with pytest.raises(ValueError, match="sample_size must be a positive integer"):
+        model.generate(3, sample_size=0)
+    with pytest.raises(IndexError, match="start_id 50 is outside"):
+        model.generate(50)
+    with pytest.raises(ValueError, match="every id is excluded"):
+        model.generate(1, skip_ids=range(50), sample_size=2)
+    better = BetterRnnlmGen(50, 8, 8)
+    assert len(better.generate(2, sample_size=5, temperature=0.5)) == 5
+    assert len(better.get_state()) == 2
+
+
+@pytest.fixture(scope="module")
+def ptb_small():
+    from fastseq.datasets import ptb
+    train, word_to_id, _ = ptb.load_data("train")
+    return (train[:4000], ptb.load_data("val")[0][:800], ptb.load_data("test")[0][:800]), len(word_to_id)
+
+
+TINY = lm.Recipe(model="better", epochs=2, wordvec=8, hidden=8, dropout=0.3, validate=True,
+                 restart_each_epoch=True, batch_size=4, time_size=5, lr=5.0, eval_interval=50)
+
+
+def test_interrupted_run_resumes_exactly(tmp_path, ptb_small):
+    data, V = ptb_small
+    ppl_straight = lm.train(TINY, tmp_path / "a", data, V, progress_bar=False)
+    assert lm.train(TINY, tmp_path / "b", data, V, stop_after=250, progress_bar=False) is None   # mid-epoch 2
+    ppl_resumed = lm.train(TINY, tmp_path / "b", data, V, resume=True, progress_bar=False)
+    assert ppl_resumed == ppl_straight
+    with np.load(tmp_path / "a" / "checkpoint.npz") as a, np.load(tmp_path / "b" / "checkpoint.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key])
+    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r.get("epoch") for r in log[:2]] == [1, 2] and "val_ppl" in log[0] and "test_ppl" in log[-1]
+
+
+def test_lr_is_divided_when_validation_gets_worse(tmp_path, ptb_small):
+    data, V = ptb_small
+    recipe = dataclasses.replace(TINY, epochs=3, lr=200.0, dropout=0.0)   # too large a step: validation worsens
+    lm.train(recipe, tmp_path, data, V, progress_bar=False)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()][:-1]
+    for before, after in zip(log, log[1:]):
+        best = min(r["val_ppl"] for r in log[:log.index(after)])
+        assert after["lr"] == (before["lr"] if before["val_ppl"] <= best else before["lr"] / 4)
+
+
+def test_cli_train_eval_generate(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    args = ["train-lm", "--epochs", "1", "--train-tokens", "3000", "--hidden", "8", "--wordvec", "8",
+            "--batch-size", "4", "--time-size", "5", "--out", run]
+    assert main(args) == 0
+    ppl = float(capsys.readouterr().out.strip().splitlines()[-1].split(":")[1])
+    assert 1 < ppl < 10000
+    assert main(args) == 1                                        # never overwrites a run silently
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["eval-lm", "--checkpoint", run]) == 0
+    assert float(capsys.readouterr().out.strip().split(":")[1]) == pytest.approx(ppl, rel=1e-6)
+    assert main(["generate", "--checkpoint", run, "--start", "the", "--length", "12", "--seed", "0"]) == 0
+    text = capsys.readouterr().out
+    assert text.split()[0] == "the" and len(text.split()) == 12 - text.count(".\n") + text.count(".\n")
+    assert main(["generate", "--checkpoint", run, "--start", "zzzz"]) == 1
+    assert "'zzzz' is not in the PTB vocabulary" in capsys.readouterr().err
+    assert main(["eval-lm", "--checkpoint", str(tmp_path / "run" / "best.npz")]) == 1    # needs --model
+    assert "--model must be one of" in capsys.readouterr().err
+
+
+def test_cli_reports_divergence_in_one_line(tmp_path, capsys):
+    status = main(["train-lm", "--epochs", "1", "--train-tokens", "3000", "--hidden", "8", "--wordvec", "8",
+                   "--batch-size", "4", "--time-size", "5", "--lr", "1e30", "--max-grad", "1e30",
+                   "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("fastseq: error: training diverged") and err.count("\n") == 1
