@@ -11,13 +11,14 @@ from numba import njit
 
 import fastseq.layers.time_layers as F
 import fastseq.reference.time_layers as R
-from fastseq.models import Rnnlm
-from fastseq.optimizers import SGD
-from fastseq.reference.models import Rnnlm as RefRnnlm
-from fastseq.reference.optimizers import SGD as RefSGD
+from fastseq import models
 from fastseq.kernels.recurrent import lstm_step_backward, lstm_step_forward
+from fastseq.optimizers import SGD
+from fastseq.reference import models as ref_models
+from fastseq.reference.optimizers import SGD as RefSGD
 from fastseq.reference.util import clip_grads as ref_clip
-from fastseq.util import clip_grads
+from fastseq.reference.util import remove_duplicate as ref_remove_duplicate
+from fastseq.util import clip_grads, remove_duplicate
 
 
 @pytest.fixture(autouse=True)
@@ -163,16 +164,95 @@ def test_time_embedding_backward(benchmark, paired, impl, L):
     paired(benchmark, "TimeEmbedding backward V=10000 D=650 N=20 T=35", impl, lambda: layer.backward(dout))
 
 
-@pytest.mark.parametrize("impl", ["fast", "reference"])
-def test_rnnlm_iteration(benchmark, paired, impl):
+LM_CASES = {"Rnnlm": dict(D=100, H=100, layers=1), "BetterRnnlm": dict(D=650, H=650, layers=2)}
+
+
+def _lm_group(name):
+    c = LM_CASES[name]
+    return f"{name} iteration V=10000 D=H={c['H']} N=20 T=35"
+
+
+def _lm_batch():
     rng = np.random.default_rng(0)
-    xs, ts = rng.integers(0, 10000, (20, 35)), rng.integers(0, 10000, (20, 35))
+    return rng.integers(0, 10000, (20, 35)), rng.integers(0, 10000, (20, 35))
+
+
+@pytest.mark.parametrize("name", list(LM_CASES))
+@pytest.mark.parametrize("impl", ["fast", "reference"])
+def test_lm_iteration(benchmark, paired, name, impl):
+    """forward, backward, weight-tying fold, clip 0.25, SGD: the training step of train-lm."""
+    xs, ts = _lm_batch()
     np.random.seed(0)
-    model, opt, clip = (Rnnlm(), SGD(20.0), clip_grads) if impl == "fast" else (RefRnnlm(), RefSGD(20.0), ref_clip)
+    if impl == "fast":
+        model, opt, clip, fold = getattr(models, name)(), SGD(20.0), clip_grads, remove_duplicate
+    else:
+        model, opt, clip, fold = getattr(ref_models, name)(), RefSGD(20.0), ref_clip, ref_remove_duplicate
 
     def iteration():
         model.forward(xs, ts)
         model.backward()
-        clip(model.grads, 0.25)
-        opt.update(model.params, model.grads)
-    paired(benchmark, "Rnnlm iteration V=10000 D=H=100 N=20 T=35", impl, iteration)
+        params, grads = fold(model.params, model.grads)
+        clip(grads, 0.25)
+        opt.update(params, grads)
+    paired(benchmark, _lm_group(name), impl, iteration, rounds=5 if name == "BetterRnnlm" else 20)
+
+
+@pytest.mark.parametrize("name", list(LM_CASES))
+def test_lm_iteration_gemm_floor(benchmark, paired, name):
+    """The iteration's matrix products alone: per LSTM layer the input projection, T recurrent
+    products forward and back, dWx, dWh, dx; the vocabulary affine forward, dW and dx."""
+    c = LM_CASES[name]
+    D, H, V, N, T = c["D"], c["H"], 10000, 20, 35
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N * T, D)).astype(np.float32)
+    h = rng.standard_normal((N * T, H)).astype(np.float32)
+    Wx = rng.standard_normal((D, 4 * H)).astype(np.float32)
+    Wh = rng.standard_normal((H, 4 * H)).astype(np.float32)
+    dA = rng.standard_normal((N * T, 4 * H)).astype(np.float32)
+    W = rng.standard_normal((H, V)).astype(np.float32)
+    dy = rng.standard_normal((N * T, V)).astype(np.float32)
+
+    def products():
+        for _ in range(c["layers"]):
+            x @ Wx
+            for _ in range(T):
+                h[:N] @ Wh
+                dA[:N] @ Wh.T
+            x.T @ dA
+            h.T @ dA
+            dA @ Wx.T
+        h @ W
+        h.T @ dy
+        dy @ W.T
+    paired(benchmark, _lm_group(name), "gemm-floor", products, rounds=5 if name == "BetterRnnlm" else 20)
+
+
+@pytest.mark.parametrize("name", list(LM_CASES))
+def test_lm_iteration_pytorch(benchmark, paired, name):
+    """The same architecture and step in PyTorch (nn.Embedding, nn.LSTM, nn.Linear, cross-entropy,
+    clip_grad_norm_, SGD), state carried between iterations. Skipped without PyTorch."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    c = LM_CASES[name]
+    better = name == "BetterRnnlm"
+    embed = torch.nn.Embedding(10000, c["D"])
+    lstm = torch.nn.LSTM(c["D"], c["H"], num_layers=c["layers"], batch_first=True, dropout=0.5 if better else 0.0)
+    affine = torch.nn.Linear(c["H"], 10000)
+    if better:
+        affine.weight = embed.weight                  # weight tying
+    drop = torch.nn.Dropout(0.5 if better else 0.0)
+    params = list({id(p): p for m in (embed, lstm, affine) for p in m.parameters()}.values())
+    opt = torch.optim.SGD(params, lr=20.0)
+    xs, ts = (torch.from_numpy(a) for a in _lm_batch())
+    state = [None]
+
+    def iteration():
+        out, hc = lstm(drop(embed(xs)), state[0])
+        state[0] = tuple(s.detach() for s in hc)
+        loss = torch.nn.functional.cross_entropy(affine(drop(out)).reshape(-1, 10000), ts.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 0.25)
+        opt.step()
+    paired(benchmark, _lm_group(name), "pytorch", iteration, rounds=5 if name == "BetterRnnlm" else 20)

@@ -11,7 +11,7 @@ A run lives in one folder:
 * ``best.npz``: the parameters with the best validation perplexity (recipes that validate), or
   the final ones;
 * ``log.jsonl``: one JSON line per epoch (train and validation perplexity, lr, seconds,
-  tokens/s) and a last one with the test perplexity; ``perplexity.png`` when matplotlib is
+  tokens/s, resident memory) and a last one with the test perplexity; ``perplexity.png`` when matplotlib is
   installed.
 
 Ctrl-C during training finishes the current iteration, writes the checkpoint and raises
@@ -260,7 +260,8 @@ def train(recipe, folder, data, vocab_size, resume=False, stop_after=None, progr
                         total_loss, loss_count = 0.0, 0
                 seconds = time.time() - start
                 record = {"epoch": progress.epoch + 1, "train_ppl": float(np.exp(epoch_loss / max(epoch_count, 1))),
-                          "lr": optimizer.lr, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds)}
+                          "lr": optimizer.lr, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds),
+                          "rss_mib": _rss_mib()}
                 progress.epoch += 1
                 progress.iteration = 0
                 if recipe.restart_each_epoch:
@@ -280,6 +281,15 @@ def train(recipe, folder, data, vocab_size, resume=False, stop_after=None, progr
     _log(folder, {"test_ppl": test_ppl})
     _plot(folder, progress, recipe.eval_interval)
     return test_ppl
+
+
+def _rss_mib():
+    """Resident memory of this process now, in MiB (Linux /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _validate(model, valid_ids, folder, progress, optimizer):
