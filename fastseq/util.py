@@ -135,20 +135,31 @@ def _same_memory_transposed(a, b):
             and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
+def _is_zero_view(g):
+    """True for a read-only zero-stride array holding 0 (see ``zero_grad_view``)."""
+    return (isinstance(g, np.ndarray) and g.size > 0 and not g.flags.writeable
+            and all(stride == 0 for stride in g.strides) and g.flat[0] == 0)
+
+
 def remove_duplicate(params, grads):
     """Fold shared parameters into one entry each, adding their gradients in place.
 
     Two entries are folded when they are the same object, or one is the transpose of the other
     over the same memory (``TimeAffine(embed_W.T, b)``). The book also folds distinct arrays
     that merely hold transposed-equal values; that case cannot arise from weight sharing and is
-    not folded here. Returns new lists; the input lists are unchanged.
+    not folded here. A gradient that is a read-only all-zero view (``zero_grad_view``, used by
+    the fused word2vec layers for their extra entries) adds nothing and costs nothing.
+    Returns new lists; the input lists are unchanged.
     """
     params, grads = list(params), list(grads)
     keep_p, keep_g = [], []
     for p, g in zip(params, grads):
         for k, q in enumerate(keep_p):
             if p is q:
-                keep_g[k] += g
+                if _is_zero_view(keep_g[k]):
+                    keep_g[k] = np.array(g)
+                elif not _is_zero_view(g):
+                    keep_g[k] += g
                 break
             if _same_memory_transposed(q, p):
                 keep_g[k] += g.T

@@ -1,0 +1,85 @@
+"""Drawing ids from a discrete distribution in O(1) per draw (Walker/Vose alias method).
+
+``alias_table(p)`` builds, for V outcomes, ``prob`` (V,) float64 and ``alias`` (V,) int64: draw
+a column k uniformly, keep k with probability ``prob[k]``, else take ``alias[k]``.
+``draw_negatives`` fills a (N, K) array with draws for N rows, optionally excluding each row's
+target and repeats within a row (rejection; the accepted draws then follow the distribution
+restricted to the allowed ids, as sampling without replacement does). Randomness is
+counter-based: row n uses counters of its own, so the result does not depend on the thread count.
+"""
+import numpy as np
+from numba import njit, prange
+
+from fastseq.kernels.rng import uniform01
+
+
+@njit(cache=True)
+def alias_table(p):
+    """Vose's alias tables for probabilities p (V,) float64 summing to 1 → (prob, alias)."""
+    V = p.shape[0]
+    prob = np.empty(V, dtype=np.float64)
+    alias = np.arange(V).astype(np.int64)
+    scaled = p * V
+    small = np.empty(V, dtype=np.int64)
+    large = np.empty(V, dtype=np.int64)
+    ns = nl = 0
+    for k in range(V):
+        if scaled[k] < 1.0:
+            small[ns] = k
+            ns += 1
+        else:
+            large[nl] = k
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        nl -= 1
+        g = large[nl]
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = scaled[g] + scaled[s] - 1.0
+        if scaled[g] < 1.0:
+            small[ns] = g
+            ns += 1
+        else:
+            large[nl] = g
+            nl += 1
+    for i in range(nl):
+        prob[large[i]] = 1.0
+    for i in range(ns):                      # rounding leftovers
+        prob[small[i]] = 1.0
+    return prob, alias
+
+
+@njit(cache=True, inline="always")
+def alias_draw(prob, alias, u1, u2):
+    """One id from the alias tables given two uniforms on [0, 1)."""
+    k = min(np.int64(u1 * prob.shape[0]), prob.shape[0] - 1)
+    return k if u2 < prob[k] else alias[k]
+
+
+@njit(cache=True, parallel=True)
+def draw_negatives(prob, alias, target, exclude, seed, out):
+    """out (N, K) int: draws for row n; with ``exclude`` never target[n] and no repeats in a row.
+    The caller guarantees that enough ids have nonzero probability for K distinct draws."""
+    N, K = out.shape
+    for n in prange(N):
+        base = np.uint64(n) << np.uint64(32)
+        attempt = 0
+        j = 0
+        while j < K:
+            c = base + np.uint64(2 * attempt)
+            attempt += 1
+            x = alias_draw(prob, alias, uniform01(seed, c), uniform01(seed, c + np.uint64(1)))
+            if exclude:
+                if x == target[n]:
+                    continue
+                repeated = False
+                for i in range(j):
+                    if out[n, i] == x:
+                        repeated = True
+                        break
+                if repeated:
+                    continue
+            out[n, j] = x
+            j += 1

@@ -1,0 +1,146 @@
+"""The book's ``ch04/negative_sampling_layer``: EmbeddingDot, UnigramSampler,
+NegativeSamplingLoss, on fused kernels.
+
+``NegativeSamplingLoss`` runs the positive and the ``sample_size`` negative targets in one
+forward and one backward kernel (gather, dot, sigmoid cross-entropy, dh, and one race-free
+scatter into dW) instead of ``sample_size + 1`` EmbeddingDot/SigmoidWithLoss layer pairs. Its
+``params`` keeps the book's ``sample_size + 1`` entries, all the same W; ``grads[0]`` holds the
+whole gradient and the other entries are read-only all-zero views, which ``remove_duplicate``
+folds without work (the book spreads the same sum over ``sample_size + 1`` arrays).
+"""
+import numba
+import numpy as np
+
+from fastseq import _validate as v
+from fastseq.kernels.embedding import embedding_backward
+from fastseq.kernels.negative_sampling import ns_loss_backward, ns_loss_forward
+from fastseq.kernels.sampling import alias_table, draw_negatives
+from fastseq.layers.core import Embedding, _loss_is_finite, draw_seed
+
+__all__ = ["EmbeddingDot", "UnigramSampler", "NegativeSamplingLoss", "zero_grad_view"]
+
+
+def zero_grad_view(W):
+    """A read-only all-zero array shaped like W that takes no memory (a zero-stride view)."""
+    z = np.broadcast_to(np.zeros((), dtype=W.dtype), W.shape)
+    return z
+
+
+def _hidden(where, h, D, dtype):
+    h = v.float_array(where, "h", h, ndims=(2,))
+    if h.shape[1] != D:
+        raise ValueError(f"{where}: h must have shape (N, {D}), got {h.shape}")
+    if np.isnan(h).any():
+        raise ValueError(f"{where}: h contains NaN")
+    return np.ascontiguousarray(h, dtype=dtype)
+
+
+class EmbeddingDot:
+    """``forward(h (N, D), idx (N,))`` → ``sum(W[idx] * h, axis=1)`` (N,); ``backward(dout)``
+    → dh (N, D), and dW through Embedding's scatter-add."""
+
+    def __init__(self, W):
+        self.embed = Embedding(W)
+        self.params = self.embed.params
+        self.grads = self.embed.grads
+        self.cache = None
+
+    def forward(self, h, idx):
+        W = self.params[0]
+        h = _hidden("EmbeddingDot", h, W.shape[1], W.dtype)
+        idx = v.id_array("EmbeddingDot", "idx", idx, W.shape[0])
+        if idx.shape != (h.shape[0],):
+            raise ValueError(f"EmbeddingDot: idx must have shape ({h.shape[0]},), got {idx.shape}")
+        target_W = self.embed.forward(idx)
+        self.cache = (h, target_W)
+        return np.einsum("nd,nd->n", target_W, h)
+
+    def backward(self, dout):
+        h, target_W = self.cache
+        dout = np.asarray(dout, dtype=h.dtype).reshape(-1, 1)
+        self.embed.backward(dout * h)
+        return dout * target_W
+
+
+class UnigramSampler:
+    """Negative ids drawn with probability ∝ count^power over the corpus's words.
+
+    ``get_negative_sample(target (N,))`` → int64 (N, sample_size). By default the book's CPU
+    semantics: never the row's target and no repeats within a row (rejection over an O(1)
+    alias-method draw). ``exclude=False`` allows both, as the book's GPU path does, and is faster
+    when sample_size is a sizeable part of the vocabulary. Draws come from a counter-based stream
+    seeded from ``np.random``, so ``np.random.seed`` makes them reproducible."""
+
+    def __init__(self, corpus, power, sample_size, exclude=True):
+        corpus = np.asarray(corpus)
+        if corpus.ndim != 1 or corpus.dtype.kind not in "iu":
+            raise TypeError(f"UnigramSampler: corpus must be a 1-D integer array, got {corpus.dtype} {corpus.shape}")
+        if corpus.size == 0:
+            raise ValueError("UnigramSampler: corpus is empty")
+        if corpus.min() < 0:
+            raise IndexError(f"UnigramSampler: corpus holds id {corpus.min()}, ids must be ≥ 0")
+        counts = np.bincount(corpus)
+        self.vocab_size = counts.shape[0]
+        self.sample_size = int(sample_size)
+        self.exclude = bool(exclude)
+        if self.sample_size < 1:
+            raise ValueError(f"UnigramSampler: sample_size must be ≥ 1, got {sample_size}")
+        if self.exclude and self.sample_size > np.count_nonzero(counts) - 1:
+            raise ValueError(f"UnigramSampler: sample_size={sample_size} distinct negatives other than the "
+                             f"target need more than the {np.count_nonzero(counts)} words the corpus holds "
+                             "(use exclude=False, or a smaller sample_size)")
+        p = counts.astype(np.float64) ** power
+        self.word_p = p / p.sum()
+        self._prob, self._alias = alias_table(self.word_p)
+
+    def get_negative_sample(self, target):
+        target = v.id_array("UnigramSampler", "target", target, self.vocab_size)
+        if target.ndim != 1:
+            raise ValueError(f"UnigramSampler: target must be 1-D, got shape {target.shape}")
+        if self.exclude:
+            alone = self.word_p[target] >= 1.0 - 1e-12
+            if alone.any():
+                raise ValueError("UnigramSampler: a target is the only word with nonzero probability")
+        out = np.empty((target.shape[0], self.sample_size), dtype=np.int64)
+        draw_negatives(self._prob, self._alias, target, self.exclude, draw_seed(), out)
+        return out
+
+
+class NegativeSamplingLoss:
+    """``NegativeSamplingLoss(W, corpus, power=0.75, sample_size=5)``: ``forward(h (N, D),
+    target (N,))`` → the positive target's mean binary cross-entropy plus, for each of the
+    ``sample_size`` negatives drawn by ``self.sampler``, its batch mean; ``backward(dout=1)`` → dh."""
+
+    def __init__(self, W, corpus, power=0.75, sample_size=5, exclude=True):
+        self.sample_size = sample_size
+        self.sampler = UnigramSampler(corpus, power, sample_size, exclude=exclude)
+        if self.sampler.vocab_size > W.shape[0]:
+            raise ValueError(f"NegativeSamplingLoss: corpus holds id {self.sampler.vocab_size - 1}, but W has "
+                             f"only {W.shape[0]} rows")
+        self.params = [W] * (sample_size + 1)
+        self.grads = [np.zeros_like(W)] + [zero_grad_view(W)] * sample_size
+        self._cache = None
+
+    def forward(self, h, target):
+        W = self.params[0]
+        h = _hidden("NegativeSamplingLoss", h, W.shape[1], W.dtype)
+        target = v.id_array("NegativeSamplingLoss", "target", target, W.shape[0])
+        if target.shape != (h.shape[0],):
+            raise ValueError(f"NegativeSamplingLoss: target must have shape ({h.shape[0]},), got {target.shape}")
+        negatives = self.sampler.get_negative_sample(target)
+        idx = np.concatenate([target.astype(np.int64)[:, None], negatives], axis=1)
+        y = np.empty(idx.shape, dtype=W.dtype)
+        total = ns_loss_forward(h, W, idx, 1e-7, y)
+        self._cache = (h, idx, y)
+        return _loss_is_finite("NegativeSamplingLoss", total / max(h.shape[0], 1))
+
+    def backward(self, dout=1):
+        if self._cache is None:
+            raise RuntimeError("NegativeSamplingLoss: backward called before forward")
+        h, idx, y = self._cache
+        W, dW = self.params[0], self.grads[0]
+        dh = np.empty_like(h)
+        rows = np.empty((idx.size, h.shape[1]), dtype=h.dtype)
+        ns_loss_backward(h, W, idx, y, float(dout) / max(h.shape[0], 1), dh, rows)
+        embedding_backward(idx.reshape(-1), rows, dW, numba.get_num_threads())
+        return dh
