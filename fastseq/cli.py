@@ -4,6 +4,7 @@
 book's recipe and prints the test perplexity; Ctrl-C writes a checkpoint and exits with status
 130, and ``--resume`` continues from it (see ``fastseq.lm``). ``fastseq eval-lm`` and
 ``fastseq generate`` use a trained run.
+``fastseq train-word2vec`` trains CBOW or skip-gram vectors (Hogwild, see ``fastseq.word2vec``);
 ``fastseq count`` turns a corpus into count-based word vectors (co-occurrence, PPMI, SVD),
 saves them and scores them on WordSim-353 and the analogy questions.
 User mistakes end with a one-line error and a non-zero exit.
@@ -81,6 +82,21 @@ def _parser():
     gen.add_argument("--temperature", type=_positive_float, default=1.0)
     gen.add_argument("--top-k", type=_positive_int)
     gen.add_argument("--seed", type=int)
+
+    w2v = sub.add_parser("train-word2vec", help="word2vec (CBOW or skip-gram, negative sampling), Hogwild")
+    w2v.add_argument("--corpus", default="ptb",
+                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, split on spaces, '.' split off)")
+    w2v.add_argument("--model", choices=["cbow", "skipgram"], default="cbow")
+    w2v.add_argument("--dim", type=_positive_int, default=100)
+    w2v.add_argument("--window", type=_positive_int, default=5)
+    w2v.add_argument("--negative", type=_positive_int, default=5)
+    w2v.add_argument("--epochs", type=_positive_int, default=10)
+    w2v.add_argument("--lr", type=_positive_float, default=0.025)
+    w2v.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
+    w2v.add_argument("--seed", type=int, default=1)
+    w2v.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+    w2v.add_argument("--out", default="runs/word2vec/vectors.npz",
+                     help="where to save the vectors (.npz; a .txt name writes the word2vec text format)")
 
     cnt = sub.add_parser("count", help="count-based word vectors: co-occurrence, PPMI, SVD")
     cnt.add_argument("--corpus", default="ptb",
@@ -186,11 +202,49 @@ def _load_corpus(source):
     return corpus, {i: w for w, i in word_to_id.items()}
 
 
+def _save_and_evaluate(vectors, id_to_word, out):
+    """Save KeyedVectors to ``out`` (.npz, or the word2vec text format for .txt) and print their
+    WordSim-353 and analogy scores when the evaluation sets are found."""
+    from fastseq.datasets._files import DataNotFoundError
+    from fastseq.vectors import KeyedVectors
+
+    kv = KeyedVectors(vectors.astype(np.float32), id_to_word)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    (kv.save_word2vec_format if out.endswith(".txt") else kv.save)(out)
+    print(f"vectors saved to {out}")
+    try:
+        sim, ana = kv.evaluate_similarity(), kv.evaluate_analogies()
+    except DataNotFoundError:
+        print("evaluation sets not found (set FASTSEQ_DATA): evaluation skipped")
+    except ValueError as exc:   # too few evaluation words in this vocabulary
+        print(f"evaluation skipped: {exc}")
+    else:
+        print(f"WordSim-353 Spearman {sim['spearman']:.3f} over {sim['pairs']} pairs; analogy accuracy "
+              f"{ana['accuracy']:.4f} ({ana['correct']}/{ana['total']} questions in the vocabulary)")
+    return kv
+
+
+def train_word2vec(args):
+    """Train word2vec on a corpus, save and evaluate the vectors; returns the KeyedVectors."""
+    from fastseq.word2vec import train_word2vec as train
+
+    if args.sample < 0:
+        raise ValueError(f"--sample must be ≥ 0, got {args.sample}")
+    corpus, id_to_word = _load_corpus(args.corpus)
+    result = train(corpus, len(id_to_word), model=args.model, dim=args.dim, window=args.window,
+                   negative=args.negative, epochs=args.epochs, lr=args.lr, sample=args.sample, seed=args.seed)
+    for e in result.epochs:
+        print(f"epoch {e['epoch']}: {e['words']:,} words (after subsampling) in {e['seconds']:.2f} s, "
+              f"{e['words_per_s']:,.0f} words/s, loss {e['loss']:.4f}")
+    kv = _save_and_evaluate(result.W_in, id_to_word, args.out)
+    if result.interrupted:
+        raise KeyboardInterrupt(f"interrupted after {len(result.epochs)} full epochs; the vectors reached were saved")
+    return kv
+
+
 def count(args):
     """Corpus → vectors, saved to ``args.out``; returns the KeyedVectors."""
     from fastseq import count as cb
-    from fastseq.datasets._files import DataNotFoundError
-    from fastseq.vectors import KeyedVectors
 
     if not 0 < args.alpha <= 1:
         raise ValueError(f"--alpha must be in (0, 1], got {args.alpha}")
@@ -210,23 +264,11 @@ def count(args):
     t4 = time.perf_counter()
     print(f"{corpus.size:,} tokens, {V:,} words: load {t1 - t0:.2f} s, co-occurrence {t2 - t1:.2f} s "
           f"({C.nnz:,} pairs), PPMI {t3 - t2:.2f} s ({M.nnz:,} positive), SVD {t4 - t3:.2f} s")
-    kv = KeyedVectors(U.astype(np.float32), id_to_word)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    (kv.save_word2vec_format if args.out.endswith(".txt") else kv.save)(args.out)
-    print(f"vectors saved to {args.out}")
-    try:
-        sim, ana = kv.evaluate_similarity(), kv.evaluate_analogies()
-    except DataNotFoundError:
-        print("evaluation sets not found (set FASTSEQ_DATA): evaluation skipped")
-    except ValueError as exc:   # too few evaluation words in this vocabulary
-        print(f"evaluation skipped: {exc}")
-    else:
-        print(f"WordSim-353 Spearman {sim['spearman']:.3f} over {sim['pairs']} pairs; analogy accuracy "
-              f"{ana['accuracy']:.4f} ({ana['correct']}/{ana['total']} questions in the vocabulary)")
-    return kv
+    return _save_and_evaluate(U, id_to_word, args.out)
 
 
-COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "count": count}
+COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "train-word2vec": train_word2vec,
+            "count": count}
 
 
 def main(argv=None):
@@ -238,8 +280,9 @@ def main(argv=None):
     try:
         with threadpool_limits(limits=args.threads):
             # language models: BLAS threaded, elementwise kernels serial (their pools would fight);
-            # count: the counting kernels' own prange, then BLAS for the SVD, one after the other.
-            numba.set_num_threads(1 if args.command != "count" else min(args.threads, numba.config.NUMBA_NUM_THREADS))
+            # count, train-word2vec: their kernels' own prange (and BLAS for the SVD, one after the other).
+            parallel = args.command in ("count", "train-word2vec")
+            numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS) if parallel else 1)
             COMMANDS[args.command](args)
     except (DataNotFoundError, FloatingPointError, OSError, ValueError, IndexError) as exc:
         print(f"fastseq: error: {exc}", file=sys.stderr)

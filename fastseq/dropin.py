@@ -16,7 +16,7 @@ import runpy
 import sys
 import types
 
-# book module name -> fastseq module serving it (None: the book's module exists, fastseq has none yet)
+# book module name -> fastseq module serving it
 MODULES = {
     "common.layers": "fastseq.layers",
     "common.functions": "fastseq.functions",
@@ -36,10 +36,18 @@ MODULES = {
     "ch06.better_rnnlm": "fastseq.models",
     "rnnlm_gen": "fastseq.models",
     "ch07.rnnlm_gen": "fastseq.models",
-    "negative_sampling_layer": None,
-    "ch04.negative_sampling_layer": None,
+    "negative_sampling_layer": "fastseq.layers.negative_sampling",
+    "ch04.negative_sampling_layer": "fastseq.layers.negative_sampling",
+    "simple_cbow": "fastseq.models.word2vec",
+    "ch03.simple_cbow": "fastseq.models.word2vec",
+    "simple_skip_gram": "fastseq.models.word2vec",
+    "ch03.simple_skip_gram": "fastseq.models.word2vec",
+    "cbow": "fastseq.models.word2vec",
+    "ch04.cbow": "fastseq.models.word2vec",
+    "skip_gram": "fastseq.models.word2vec",
+    "ch04.skip_gram": "fastseq.models.word2vec",
 }
-PACKAGES = ("common", "dataset", "ch04", "ch05", "ch06", "ch07")
+PACKAGES = ("common", "dataset", "ch03", "ch04", "ch05", "ch06", "ch07")
 
 
 class _ServedModule(types.ModuleType):
@@ -96,10 +104,7 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return _config_module()
         if name == "common.np":
             return _np_module()
-        target = MODULES[name]
-        if target is None:
-            raise ImportError(f"fastseq.dropin: the script imports {name}, which fastseq does not provide yet")
-        return _ServedModule(name, importlib.import_module(target))
+        return _ServedModule(name, importlib.import_module(MODULES[name]))
 
     def exec_module(self, module):
         pass

@@ -81,3 +81,30 @@ def test_chapter2_script_runs_on_fastseq_count(tmp_path):
     result = _run(tmp_path, CH2_SCRIPT)
     assert result.returncode == 0, result.stderr
     assert "PPMI 1.807 2.807" in result.stdout     # the book's printed PPMI values
+
+
+CH4_SCRIPT = """
+import sys
+sys.path.append('..')
+import numpy as np
+from common.trainer import Trainer
+from common.optimizer import Adam
+from cbow import CBOW
+from common.util import create_contexts_target, most_similar
+from negative_sampling_layer import UnigramSampler
+corpus = np.array([0, 1, 2, 3, 4, 1, 2, 5, 0, 1, 2, 3] * 30)
+contexts, target = create_contexts_target(corpus, 2)
+model = CBOW(6, 8, 2, corpus)
+trainer = Trainer(model, Adam())
+trainer.fit(contexts, target, max_epoch=3, batch_size=20, eval_interval=1000)
+print('LOSS %.3f' % trainer.loss_list[-1], model.word_vecs.shape, UnigramSampler.__module__)
+"""
+
+
+def test_chapter4_cbow_script_trains_on_fastseq(tmp_path):
+    result = _run(tmp_path, CH4_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    words = result.stdout.split()
+    assert "(6, 8)" in result.stdout
+    assert "fastseq.layers.negative_sampling" in result.stdout
+    assert 0 < float(words[words.index("LOSS") + 1]) < 4.2   # below the untrained 6 * log 2

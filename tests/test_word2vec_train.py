@@ -1,0 +1,82 @@
+"""The Hogwild word2vec trainer: it learns, it is reproducible on one thread, it refuses bad input."""
+import numpy as np
+import pytest
+
+import fastseq
+from fastseq import cli
+from fastseq.word2vec import keep_probabilities, train_word2vec
+
+
+def _topics_corpus(n=30000, seed=0):
+    """Sentences drawn from two disjoint 10-word topics, separated by word 20."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    while sum(len(p) for p in parts) < n:
+        topic = rng.integers(0, 2)
+        parts.append(rng.integers(0, 10, rng.integers(5, 12)) + 10 * topic)
+        parts.append(np.array([20]))
+    return np.concatenate(parts)
+
+
+def _unit(W):
+    return W / np.linalg.norm(W, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("model", ["cbow", "skipgram"])
+def test_vectors_separate_the_two_topics(model):
+    corpus = _topics_corpus()
+    r = train_word2vec(corpus, 21, model=model, dim=16, window=3, epochs=3, lr=0.05, sample=0, progress=False)
+    U = _unit(r.W_in[:20])
+    sims = U @ U.T
+    within = (sims[:10, :10].sum() + sims[10:, 10:].sum() - 20) / 180
+    across = sims[:10, 10:].mean()
+    assert within > across + 0.3
+    assert len(r.epochs) == 3 and r.epochs[-1]["loss"] < r.epochs[0]["loss"]
+    assert r.epochs[0]["words"] == corpus.size and not r.interrupted
+
+
+def test_one_thread_and_a_seed_reproduce_the_run():
+    corpus = _topics_corpus(5000)
+    with fastseq.threads(1):
+        a = train_word2vec(corpus, dim=8, epochs=2, seed=7, progress=False)
+        b = train_word2vec(corpus, dim=8, epochs=2, seed=7, progress=False)
+    np.testing.assert_array_equal(a.W_in, b.W_in)
+    np.testing.assert_array_equal(a.W_out, b.W_out)
+
+
+def test_subsampling_keeps_rare_words_and_thins_frequent_ones():
+    counts = np.array([1000, 10, 0])
+    keep = keep_probabilities(counts, 1e-2)
+    t = 1e-2 * 1010
+    assert keep[0] == pytest.approx((np.sqrt(1000 / t) + 1) * t / 1000)
+    assert keep[1] == 1.0 and keep[2] == 1.0
+    np.testing.assert_array_equal(keep_probabilities(counts, 0), [1, 1, 1])
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(TypeError, match="corpus must be a 1-D array of integer ids"):
+        train_word2vec(np.array([0.0, 1.0]))
+    with pytest.raises(IndexError, match=r"corpus holds id -1"):
+        train_word2vec(np.array([0, -1, 2]))
+    with pytest.raises(IndexError, match=r"corpus holds id 3, outside \[0, 3\)"):
+        train_word2vec(np.array([0, 1, 3]), vocab_size=3)
+    with pytest.raises(ValueError, match="at least 2 words"):
+        train_word2vec(np.array([], dtype=np.int64))
+    with pytest.raises(ValueError, match="window must be an integer ≥ 1"):
+        train_word2vec(np.array([0, 1, 2]), window=0)
+    with pytest.raises(ValueError, match="model must be 'cbow' or 'skipgram'"):
+        train_word2vec(np.array([0, 1, 2]), model="glove")
+    with pytest.raises(ValueError, match="at least 2 distinct words"):
+        train_word2vec(np.array([1, 1, 1]))
+
+
+def test_cli_trains_and_saves(tmp_path, capsys):
+    text = tmp_path / "tiny.txt"
+    text.write_text("the cat sat on the mat . the dog sat on the log .\n" * 50)
+    out = tmp_path / "v.txt"
+    assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "2", "--dim", "8",
+                     "--model", "skipgram", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "epoch 2:" in printed and "words/s" in printed and "vectors saved" in printed
+    from fastseq.vectors import KeyedVectors
+    assert KeyedVectors.load_word2vec_format(out).vectors.shape == (8, 8)
