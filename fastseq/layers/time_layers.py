@@ -1,16 +1,18 @@
 """The book's ``common/time_layers`` on fastseq kernels (N batch, T time, D input, H hidden,
 V vocabulary). The recurrent layers live in ``fastseq.layers.recurrent`` and are re-exported
-here, as the book's module holds them too."""
+here, as the book's module holds them too; so is ``TimeAttention`` (``fastseq.layers.attention``)
+so that the seq2seq models find all their time layers in one module."""
 import numpy as np
 
 from fastseq import _validate as v
 from fastseq.kernels.softmax import softmax_cross_entropy_with_grad
 from fastseq.layers.core import (Dropout, Embedding, SigmoidWithLoss, _loss_is_finite, affine_backward,
                                  affine_forward)
+from fastseq.layers.attention import TimeAttention
 from fastseq.layers.recurrent import GRU, LSTM, RNN, TimeBiLSTM, TimeGRU, TimeLSTM, TimeRNN
 
 __all__ = ["RNN", "LSTM", "GRU", "TimeRNN", "TimeLSTM", "TimeGRU", "TimeBiLSTM", "TimeEmbedding",
-           "TimeAffine", "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout"]
+           "TimeAffine", "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout", "TimeAttention"]
 
 
 class TimeEmbedding(Embedding):

@@ -3,8 +3,12 @@ GRU, TimeGRU, TimeBiLSTM, TimeEmbedding, TimeAffine, TimeSoftmaxWithLoss, TimeSi
 TimeDropout (N batch, T time, D input, H hidden, V vocabulary)."""
 import numpy as np
 
+from fastseq.reference.attention import TimeAttention
 from fastseq.reference.functions import sigmoid, softmax
 from fastseq.reference.layers import Embedding, SigmoidWithLoss
+
+__all__ = ["RNN", "TimeRNN", "LSTM", "TimeLSTM", "GRU", "TimeGRU", "TimeBiLSTM", "TimeEmbedding", "TimeAffine",
+           "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout", "TimeAttention"]
 
 
 class RNN:

@@ -1,0 +1,130 @@
+"""Attention layers of the book's chapter 8, as batched matrix products.
+
+``TimeAttention`` handles every decoder step at once: scores S = hs_dec · hs_encᵀ (N, Td, Te)
+in one batched product, a row softmax (fastseq's kernel), the contexts A · hs_enc; backward is
+four batched products and the softmax Jacobian. The same numbers as the book's per-step loop,
+without per-step layers. ``attention_weights`` is the book's list of (N, Te) arrays, one per
+decoder step (views into one (N, Td, Te) array, ``weights``)."""
+import numpy as np
+
+from fastseq import _validate as v
+from fastseq.kernels.softmax import softmax_backward, softmax_forward
+
+__all__ = ["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]
+
+
+def _softmax_rows(s):
+    out = np.empty_like(s)
+    softmax_forward(s.reshape(-1, s.shape[-1]), out.reshape(-1, s.shape[-1]))
+    return out
+
+
+def _softmax_rows_backward(a, da):
+    ds = np.empty_like(a)
+    softmax_backward(a.reshape(-1, a.shape[-1]), np.ascontiguousarray(da, dtype=a.dtype).reshape(-1, a.shape[-1]),
+                     ds.reshape(-1, a.shape[-1]))
+    return ds
+
+
+def _states(where, name, x, ndim, H=None):
+    x = v.float_array(where, name, x, ndims=(ndim,))
+    if H is not None and x.shape[-1] != H:
+        raise ValueError(f"{where}: {name} must end in dimension {H}, got shape {x.shape}")
+    if np.isnan(x).any():
+        raise ValueError(f"{where}: {name} contains NaN")
+    return np.ascontiguousarray(x)
+
+
+class WeightSum:
+    """c = Σ_t a[n, t] hs[n, t]: ``forward(hs (N, T, H), a (N, T))`` → (N, H);
+    ``backward(dc)`` → (dhs, da)."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.cache = None
+
+    def forward(self, hs, a):
+        hs = _states("WeightSum", "hs", hs, 3)
+        a = np.ascontiguousarray(a, dtype=hs.dtype)
+        if a.shape != hs.shape[:2]:
+            raise ValueError(f"WeightSum: a must have shape {hs.shape[:2]}, got {a.shape}")
+        self.cache = (hs, a)
+        return np.matmul(a[:, None, :], hs)[:, 0]
+
+    def backward(self, dc):
+        hs, a = self.cache
+        dc = np.asarray(dc, dtype=hs.dtype)
+        return a[:, :, None] * dc[:, None, :], np.matmul(hs, dc[:, :, None])[:, :, 0]
+
+
+class AttentionWeight:
+    """a = softmax_t(hs[n, t] · h[n]): ``forward(hs (N, T, H), h (N, H))`` → (N, T);
+    ``backward(da)`` → (dhs, dh)."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.cache = None
+
+    def forward(self, hs, h):
+        hs = _states("AttentionWeight", "hs", hs, 3)
+        h = _states("AttentionWeight", "h", h, 2, hs.shape[2]).astype(hs.dtype, copy=False)
+        a = _softmax_rows(np.matmul(hs, h[:, :, None])[:, :, 0])
+        self.cache = (hs, h, a)
+        return a
+
+    def backward(self, da):
+        hs, h, a = self.cache
+        ds = _softmax_rows_backward(a, da)
+        return ds[:, :, None] * h[:, None, :], np.matmul(ds[:, None, :], hs)[:, 0]
+
+
+class Attention:
+    """AttentionWeight then WeightSum; ``attention_weight`` keeps the weights (N, T)."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.attention_weight_layer = AttentionWeight()
+        self.weight_sum_layer = WeightSum()
+        self.attention_weight = None
+
+    def forward(self, hs, h):
+        a = self.attention_weight_layer.forward(hs, h)
+        self.attention_weight = a
+        return self.weight_sum_layer.forward(hs, a)
+
+    def backward(self, dout):
+        dhs0, da = self.weight_sum_layer.backward(dout)
+        dhs1, dh = self.attention_weight_layer.backward(da)
+        return dhs0 + dhs1, dh
+
+
+class TimeAttention:
+    """``forward(hs_enc (N, Te, H), hs_dec (N, Td, H))`` → contexts (N, Td, H);
+    ``backward(dout)`` → (dhs_enc, dhs_dec)."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.weights = None
+        self.attention_weights = None
+        self._cache = None
+
+    def forward(self, hs_enc, hs_dec):
+        hs_enc = _states("TimeAttention", "hs_enc", hs_enc, 3)
+        hs_dec = _states("TimeAttention", "hs_dec", hs_dec, 3, hs_enc.shape[2]).astype(hs_enc.dtype, copy=False)
+        if hs_dec.shape[0] != hs_enc.shape[0]:
+            raise ValueError(f"TimeAttention: hs_enc and hs_dec must have the same batch size, got "
+                             f"{hs_enc.shape[0]} and {hs_dec.shape[0]}")
+        A = _softmax_rows(np.matmul(hs_dec, hs_enc.transpose(0, 2, 1)))
+        self.weights = A
+        self.attention_weights = [A[:, t] for t in range(A.shape[1])]
+        self._cache = (hs_enc, hs_dec, A)
+        return np.matmul(A, hs_enc)
+
+    def backward(self, dout):
+        hs_enc, hs_dec, A = self._cache
+        dout = np.asarray(dout, dtype=hs_enc.dtype)
+        if dout.shape != hs_dec.shape:
+            raise ValueError(f"TimeAttention: dout must have shape {hs_dec.shape}, got {dout.shape}")
+        dS = _softmax_rows_backward(A, np.matmul(dout, hs_enc.transpose(0, 2, 1)))
+        dhs_enc = np.matmul(A.transpose(0, 2, 1), dout) + np.matmul(dS.transpose(0, 2, 1), hs_dec)
+        return dhs_enc, np.matmul(dS, hs_enc)
