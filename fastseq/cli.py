@@ -4,6 +4,7 @@
 book's recipe and prints the test perplexity; Ctrl-C writes a checkpoint and exits with status
 130, and ``--resume`` continues from it (see ``fastseq.lm``). ``fastseq eval-lm`` and
 ``fastseq generate`` use a trained run.
+``fastseq train-seq2seq`` trains the book's seq2seq models on its toy sets;
 ``fastseq train-word2vec`` trains CBOW or skip-gram vectors (Hogwild, see ``fastseq.word2vec``);
 ``fastseq count`` turns a corpus into count-based word vectors (co-occurrence, PPMI, SVD),
 saves them and scores them on WordSim-353 and the analogy questions.
@@ -82,6 +83,22 @@ def _parser():
     gen.add_argument("--temperature", type=_positive_float, default=1.0)
     gen.add_argument("--top-k", type=_positive_int)
     gen.add_argument("--seed", type=int)
+
+    s2s = sub.add_parser("train-seq2seq", help="the book's seq2seq models on its toy sets (addition, date)",
+                         description="Defaults follow the book: wordvec 16, batch 128, Adam, clip 5; hidden 128 and "
+                                     "25 epochs for addition, 256 and 10 epochs for date.")
+    s2s.add_argument("--data", choices=["addition", "date"], default="addition")
+    s2s.add_argument("--model", choices=["plain", "peeky", "attention"], default="peeky")
+    s2s.add_argument("--reverse", action="store_true", help="feed the questions reversed")
+    s2s.add_argument("--epochs", type=_positive_int)
+    s2s.add_argument("--batch-size", type=_positive_int, default=128)
+    s2s.add_argument("--wordvec", type=_positive_int, default=16)
+    s2s.add_argument("--hidden", type=_positive_int)
+    s2s.add_argument("--lr", type=_positive_float, default=0.001)
+    s2s.add_argument("--max-grad", type=_positive_float, default=5.0)
+    s2s.add_argument("--seed", type=int, default=1984)
+    s2s.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+    s2s.add_argument("--out", help="run folder (default runs/seq2seq-<data>-<model>)")
 
     w2v = sub.add_parser("train-word2vec", help="word2vec (CBOW or skip-gram, negative sampling), Hogwild")
     w2v.add_argument("--corpus", default="ptb",
@@ -242,6 +259,17 @@ def train_word2vec(args):
     return kv
 
 
+def train_seq2seq(args):
+    """Train a seq2seq model on a toy set; returns the per-epoch records."""
+    from fastseq.seq2seq_train import train_seq2seq as train
+
+    date = args.data == "date"
+    return train(args.data, args.model, reverse=args.reverse, epochs=args.epochs or (10 if date else 25),
+                 batch_size=args.batch_size, wordvec=args.wordvec, hidden=args.hidden or (256 if date else 128),
+                 max_grad=args.max_grad, lr=args.lr, seed=args.seed,
+                 out=args.out or os.path.join("runs", f"seq2seq-{args.data}-{args.model}"))
+
+
 def count(args):
     """Corpus → vectors, saved to ``args.out``; returns the KeyedVectors."""
     from fastseq import count as cb
@@ -267,8 +295,8 @@ def count(args):
     return _save_and_evaluate(U, id_to_word, args.out)
 
 
-COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "train-word2vec": train_word2vec,
-            "count": count}
+COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "train-seq2seq": train_seq2seq,
+            "train-word2vec": train_word2vec, "count": count}
 
 
 def main(argv=None):

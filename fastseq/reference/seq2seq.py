@@ -15,6 +15,11 @@ def _lstm_weights(D, H):
             np.zeros(4 * H).astype("f"))
 
 
+def _check_sample_size(sample_size):
+    if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
+        raise ValueError(f"generate: sample_size must be a positive integer, got {sample_size!r}")
+
+
 def _collect(obj, layers):
     obj.params, obj.grads = [], []
     for layer in layers:
@@ -88,16 +93,21 @@ class Decoder:
         return self.lstm.dh + np.sum(dhs0 + dhs1, axis=1)
 
     def generate(self, h, start_id, sample_size):
-        sampled = []
-        sample_id = start_id
+        """Greedy decoding of ``sample_size`` ids from state h (1, H): a list of ints."""
+        return [int(i) for i in self.generate_batch(h, np.array([start_id]), sample_size)[0]]
+
+    def generate_batch(self, h, start_ids, sample_size):
+        """Greedy decoding for every row of h (N, H) at once: (N, sample_size) ids."""
+        _check_sample_size(sample_size)
+        ids = np.asarray(start_ids).reshape(-1, 1)
+        out = np.empty((ids.shape[0], sample_size), dtype=np.int64)
         self.lstm.set_state(h)
-        for _ in range(sample_size):
-            x = np.array([sample_id]).reshape((1, 1))
-            out = self.lstm.forward(self._peek(h, self.embed.forward(x)))
-            score = self.affine.forward(self._peek(h, out))
-            sample_id = int(np.argmax(score.flatten()))
-            sampled.append(sample_id)
-        return sampled
+        for t in range(sample_size):
+            step = self.lstm.forward(self._peek(h, self.embed.forward(ids)))
+            score = self.affine.forward(self._peek(h, step))
+            ids = score.argmax(axis=2)
+            out[:, t] = ids[:, 0]
+        return out
 
 
 class PeekyDecoder(Decoder):
@@ -132,6 +142,11 @@ class Seq2seq:
 
     def generate(self, xs, start_id, sample_size):
         return self.decoder.generate(self.encoder.forward(xs), start_id, sample_size)
+
+    def generate_batch(self, xs, start_id, sample_size):
+        """Greedy answers for every question row of xs (N, T) at once: (N, sample_size) ids."""
+        xs = np.asarray(xs)
+        return self.decoder.generate_batch(self.encoder.forward(xs), np.full(xs.shape[0], start_id), sample_size)
 
 
 class PeekySeq2seq(Seq2seq):
@@ -186,17 +201,23 @@ class AttentionDecoder:
         return denc_hs
 
     def generate(self, enc_hs, start_id, sample_size):
-        sampled = []
-        sample_id = start_id
+        """Greedy decoding from the encoder states (1, Te, H): a list of ints;
+        ``attention.attention_weights`` then holds one (1, Te) array per generated id."""
+        return [int(i) for i in self.generate_batch(enc_hs, np.array([start_id]), sample_size)[0]]
+
+    def generate_batch(self, enc_hs, start_ids, sample_size):
+        """Greedy decoding for every row of enc_hs (N, Te, H) at once: (N, sample_size) ids."""
+        _check_sample_size(sample_size)
+        ids = np.asarray(start_ids).reshape(-1, 1)
+        out = np.empty((ids.shape[0], sample_size), dtype=np.int64)
         self.lstm.set_state(enc_hs[:, -1])
         weights = []
-        for _ in range(sample_size):
-            score = self._scores(np.array([sample_id]).reshape((1, 1)), enc_hs)
+        for t in range(sample_size):
+            ids = self._scores(ids, enc_hs).argmax(axis=2)
             weights += self.attention.attention_weights
-            sample_id = int(np.argmax(score.flatten()))
-            sampled.append(sample_id)
-        self.attention.attention_weights = weights      # one (1, Te) array per generated step
-        return sampled
+            out[:, t] = ids[:, 0]
+        self.attention.attention_weights = weights
+        return out
 
 
 class AttentionSeq2seq(Seq2seq):
