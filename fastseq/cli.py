@@ -98,6 +98,7 @@ def _parser():
     s2s.add_argument("--max-grad", type=_positive_float, default=5.0)
     s2s.add_argument("--seed", type=int, default=1984)
     s2s.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+    s2s.add_argument("--train-examples", type=_positive_int, help="train on the first N questions only")
     s2s.add_argument("--out", help="run folder (default runs/seq2seq-<data>-<model>)")
 
     w2v = sub.add_parser("train-word2vec", help="word2vec (CBOW or skip-gram, negative sampling), Hogwild")
@@ -266,7 +267,7 @@ def train_seq2seq(args):
     date = args.data == "date"
     return train(args.data, args.model, reverse=args.reverse, epochs=args.epochs or (10 if date else 25),
                  batch_size=args.batch_size, wordvec=args.wordvec, hidden=args.hidden or (256 if date else 128),
-                 max_grad=args.max_grad, lr=args.lr, seed=args.seed,
+                 max_grad=args.max_grad, lr=args.lr, seed=args.seed, train_limit=args.train_examples,
                  out=args.out or os.path.join("runs", f"seq2seq-{args.data}-{args.model}"))
 
 

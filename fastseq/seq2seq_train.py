@@ -14,7 +14,7 @@ from fastseq.models.seq2seq import AttentionSeq2seq, PeekySeq2seq, Seq2seq
 from fastseq.optimizers import Adam
 from fastseq.trainer import Trainer
 
-__all__ = ["MODELS", "accuracy", "train_seq2seq"]
+__all__ = ["MODELS", "accuracy", "train_seq2seq", "save_attention_heatmap"]
 
 MODELS = {"plain": Seq2seq, "peeky": PeekySeq2seq, "attention": AttentionSeq2seq}
 
@@ -28,15 +28,41 @@ def accuracy(model, questions, answers, batch_size=1000):
     return float(np.mean(np.all(guesses == answers[:, 1:], axis=1))), guesses
 
 
+def save_attention_heatmap(weights, input_labels, output_labels, path):
+    """Write the attention weights (T_out, T_in) of one generated answer as a PNG heat map
+    (rows: output characters, columns: input characters). Needs matplotlib; returns the path,
+    or None without it."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    weights = np.asarray(weights)
+    if weights.shape != (len(output_labels), len(input_labels)):
+        raise ValueError(f"save_attention_heatmap: weights must have shape ({len(output_labels)}, "
+                         f"{len(input_labels)}), got {weights.shape}")
+    fig = Figure(figsize=(1 + 0.35 * len(input_labels), 1 + 0.35 * len(output_labels)))
+    ax = fig.subplots()
+    ax.imshow(weights, cmap="Greys_r", vmin=0, vmax=1)
+    ax.set_xticks(range(len(input_labels)), list(input_labels))
+    ax.set_yticks(range(len(output_labels)), list(output_labels))
+    fig.savefig(path)
+    return path
+
+
 def train_seq2seq(data="addition", model="peeky", reverse=True, epochs=25, batch_size=128, wordvec=16,
-                  hidden=128, max_grad=5.0, lr=0.001, seed=1984, out="runs/seq2seq", examples=3, progress=None):
-    """Train and evaluate; returns the list of per-epoch records."""
+                  hidden=128, max_grad=5.0, lr=0.001, seed=1984, out="runs/seq2seq", examples=3, progress=None,
+                  train_limit=None):
+    """Train and evaluate; returns the list of per-epoch records. ``train_limit`` trains on the
+    first N questions only (quick runs). An attention model also writes ``attention.png`` for the
+    first test question."""
     if model not in MODELS:
         raise ValueError(f"train_seq2seq: model must be one of {sorted(MODELS)}, got {model!r}")
     (x_train, t_train), (x_test, t_test) = sequence.load_data(f"{data}.txt", seed=seed)
     _, id_to_char = sequence.get_vocab()
     if reverse:
         x_train, x_test = x_train[:, ::-1], x_test[:, ::-1]
+    if train_limit is not None:
+        x_train, t_train = x_train[:train_limit], t_train[:train_limit]
     np.random.seed(seed)
     net = MODELS[model](len(id_to_char), wordvec, hidden)
     trainer = Trainer(net, Adam(lr))
@@ -64,4 +90,8 @@ def train_seq2seq(data="addition", model="peeky", reverse=True, epochs=25, batch
             f.write(json.dumps(record) + "\n")
         print(f"epoch {epoch + 1}: val acc {acc * 100:.2f}% ({seconds:.1f} s of training)")
         records.append(record)
+    if model == "attention":
+        answer = net.generate(x_test[:1], int(t_test[0, 0]), t_test.shape[1] - 1)
+        weights = np.array(net.decoder.attention.attention_weights)[:, 0]
+        save_attention_heatmap(weights, text(x_test[0]), text(answer), os.path.join(out, "attention.png"))
     return records

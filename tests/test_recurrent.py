@@ -153,7 +153,7 @@ def test_bad_input_names_layer_and_argument(rng, cell):
         layer.forward(bad)
     with pytest.raises(RuntimeError, match="backward called before forward"):
         layer.backward(np.zeros((2, 3, 5), np.float32))
-    with pytest.raises(ValueError, match=rf"set_state: h must have shape \(N, 5\)"):
+    with pytest.raises(ValueError, match=r"set_state: h must have shape \(N, 5\)"):
         layer.set_state(np.zeros((2, 4)))
     layer.forward(np.zeros((2, 3, 4), np.float32))
     with pytest.raises(ValueError, match=rf"{name}: dhs must have shape \(2, 3, 5\)"):

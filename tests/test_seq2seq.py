@@ -72,3 +72,26 @@ def test_attention_weights_of_a_generated_sequence(rng):
     weights = np.array(model.decoder.attention.attention_weights)
     assert len(out) == 4 and weights.shape == (4, 1, 7)
     np.testing.assert_allclose(weights.sum(axis=2), 1, rtol=1e-5)
+
+
+def test_cli_trains_evaluates_and_keeps_the_best(tmp_path, capsys):
+    import json
+    from fastseq.cli import main
+    out = tmp_path / "run"
+    assert main(["train-seq2seq", "--data", "date", "--model", "attention", "--reverse", "--epochs", "2",
+                 "--hidden", "16", "--train-examples", "512", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "epoch 2: val acc" in printed and printed.count("\nQ ") >= 5
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2] and all(0 <= r["val_acc"] <= 1 for r in log)
+    assert (out / "best.npz").exists() and (out / "attention.png").exists()
+
+
+def test_generate_batch_equals_one_by_one(rng):
+    model = M.PeekySeq2seq(12, 4, 6)
+    xs = rng.integers(0, 12, (5, 6))
+    batch = model.generate_batch(xs, 2, 4)
+    for i in range(5):
+        assert list(batch[i]) == model.generate(xs[i:i + 1], 2, 4)
+    with pytest.raises(ValueError, match="sample_size must be a positive integer"):
+        model.generate(xs[:1], 2, 0)
