@@ -36,6 +36,14 @@ MODULES = {
     "ch06.better_rnnlm": "fastseq.models",
     "rnnlm_gen": "fastseq.models",
     "ch07.rnnlm_gen": "fastseq.models",
+    "seq2seq": "fastseq.models.seq2seq",
+    "ch07.seq2seq": "fastseq.models.seq2seq",
+    "peeky_seq2seq": "fastseq.models.seq2seq",
+    "ch07.peeky_seq2seq": "fastseq.models.seq2seq",
+    "attention_layer": "fastseq.layers.attention",
+    "ch08.attention_layer": "fastseq.layers.attention",
+    "attention_seq2seq": "fastseq.models.seq2seq",
+    "ch08.attention_seq2seq": "fastseq.models.seq2seq",
     "negative_sampling_layer": "fastseq.layers.negative_sampling",
     "ch04.negative_sampling_layer": "fastseq.layers.negative_sampling",
     "simple_cbow": "fastseq.models.word2vec",
@@ -47,7 +55,7 @@ MODULES = {
     "skip_gram": "fastseq.models.word2vec",
     "ch04.skip_gram": "fastseq.models.word2vec",
 }
-PACKAGES = ("common", "dataset", "ch03", "ch04", "ch05", "ch06", "ch07")
+PACKAGES = ("common", "dataset", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08")
 
 
 class _ServedModule(types.ModuleType):
