@@ -186,3 +186,18 @@ def test_bad_inputs_raise_clear_errors(rng):
         F.Dropout(1.0)
     with pytest.raises(TypeError, match="Sigmoid: x must be a float"):
         F.Sigmoid().forward(np.array([1 + 2j]))
+
+
+def test_embedding_sparse_backward_equals_the_touched_rows_of_the_dense_gradient(rng):
+    W = rng.standard_normal((50, 4)).astype(np.float32)
+    layer = F.Embedding(W)
+    idx = np.array([[3, 7, 3], [49, 0, 7]])
+    layer.forward(idx)
+    dout = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    rows, values = layer.sparse_backward(dout)
+    assert not layer.grads[0].any()                      # dW untouched
+    layer.backward(dout)
+    np.testing.assert_array_equal(rows, [0, 3, 7, 49])
+    np.testing.assert_allclose(values, layer.grads[0][rows], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"Embedding: dout must have shape \(2, 3, 4\)"):
+        layer.sparse_backward(dout[:, :2])

@@ -274,3 +274,16 @@ class Embedding:
         embedding_backward(self.idx.reshape(-1), np.ascontiguousarray(dout, dtype=dW.dtype).reshape(-1, D),
                            dW, numba.get_num_threads())
         return None
+
+    def sparse_backward(self, dout):
+        """The gradient as touched rows only, for callers that update rows themselves:
+        ``(rows (k,) int64 sorted and distinct, values (k, D))`` with ``values[i]`` the sum of
+        ``dout`` over the positions whose id is ``rows[i]``; dW is not touched (no V×D zeroing)."""
+        D = self.params[0].shape[1]
+        dout = np.asarray(dout)
+        if dout.shape != self.idx.shape + (D,):
+            raise ValueError(f"{type(self).__name__}: dout must have shape {self.idx.shape + (D,)}, got {dout.shape}")
+        rows, inverse = np.unique(self.idx.reshape(-1), return_inverse=True)
+        values = np.zeros((rows.shape[0], D), dtype=self.params[0].dtype)
+        np.add.at(values, inverse, dout.reshape(-1, D))
+        return rows.astype(np.int64), values
