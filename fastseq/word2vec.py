@@ -53,7 +53,8 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     """Train word vectors on ``corpus`` (n,) int ids in [0, vocab_size); see the module docstring.
     Uses ``numba.get_num_threads()`` threads (``fastseq.threads(n)`` sets it). Returns a
     Word2VecResult; each epoch's entry has ``words`` (after subsampling), ``seconds``,
-    ``words_per_s`` and ``loss`` (mean -log σ per target)."""
+    ``words_per_s`` and ``loss`` (per example, a positive target with its negatives: the mean of
+    their summed -log σ)."""
     corpus = np.asarray(corpus)
     if corpus.ndim != 1 or corpus.dtype.kind not in "iu":
         raise TypeError(f"train_word2vec: corpus must be a 1-D array of integer ids, got {corpus.dtype} {corpus.shape}")

@@ -6,7 +6,9 @@ W_in and W_out in place without locks, as the original word2vec does (rare concu
 of the same row are tolerated by design: Hogwild). Per word: a dynamic window ``b`` uniform in
 [1, window]; a linearly decaying learning rate; 1 positive and ``negative`` negative targets
 (alias-method draws, redrawn when they hit the positive); the loss ``-log σ(±x)`` is summed
-for reporting. With one thread and a fixed seed a run is reproducible.
+for reporting, as the log of a running product of the probabilities (one log call per few
+hundred targets instead of one per target). With one thread and a fixed seed a run is
+reproducible.
 """
 import numpy as np
 from numba import njit, prange
@@ -29,7 +31,7 @@ def _next(state):
 @njit(**KERNEL)
 def _pair(h, w_out, label, lr, neu1e):
     """One (input vector h, output row w_out) logistic step: neu1e += g w_out; w_out += g h.
-    Returns -log σ(±h·w_out)."""
+    Returns σ(±h·w_out), the probability given to the right label (at least 1e-12)."""
     s = h[0] * 0
     for d in range(h.shape[0]):
         s += h[d] * w_out[d]
@@ -39,13 +41,14 @@ def _pair(h, w_out, label, lr, neu1e):
         neu1e[d] += g * w_out[d]
         w_out[d] += g * h[d]
     q = p if label == 1 else 1 - p
-    return -np.log(max(np.float64(q), 1e-12))
+    return max(np.float64(q), 1e-12)
 
 
 @njit(**KERNEL)
 def _targets(w, h, W_out, prob, alias, negative, lr, neu1e, state):
-    """The positive target w and ``negative`` drawn ones against h; returns (loss, state)."""
-    loss = _pair(h, W_out[w], 1, lr, neu1e)
+    """The positive target w and ``negative`` drawn ones against h; returns (the product of
+    their probabilities, state)."""
+    prob_product = _pair(h, W_out[w], 1, lr, neu1e)
     k = 0
     while k < negative:
         state, u1 = _next(state)
@@ -53,9 +56,9 @@ def _targets(w, h, W_out, prob, alias, negative, lr, neu1e, state):
         t = alias_draw(prob, alias, u1, u2)
         if t == w:
             continue
-        loss += _pair(h, W_out[t], 0, lr, neu1e)
+        prob_product *= _pair(h, W_out[t], 0, lr, neu1e)
         k += 1
-    return loss, state
+    return prob_product, state
 
 
 @njit(parallel=True, **KERNEL)
@@ -63,7 +66,8 @@ def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, 
                lr0, done_before, total, seed, n_threads, loss_out, pairs_out):
     """Train on corpus[start:stop] (ids into W_in/W_out (V, D), float32). The learning rate at a
     word is lr0 * max(1 - progress/total, 1e-4), progress counted from ``done_before`` over all
-    threads. loss_out/pairs_out (n_threads,) receive each thread's summed loss and pair count."""
+    threads. loss_out/pairs_out (n_threads,) receive each thread's summed loss and its number of
+    examples (a positive target with its negatives)."""
     n = corpus.shape[0]
     D = W_in.shape[1]
     span = stop - start
@@ -74,6 +78,7 @@ def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, 
         neu1 = np.empty(D, dtype=W_in.dtype)
         neu1e = np.empty(D, dtype=W_in.dtype)
         loss = 0.0
+        running = 1.0          # product of probabilities not yet folded into loss
         pairs = 0
         for p in range(a, b):
             progress = done_before + (p - a) * n_threads
@@ -99,8 +104,11 @@ def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, 
                 inv = W_in.dtype.type(1.0 / count)
                 for d in range(D):
                     neu1[d] *= inv
-                l, state = _targets(w, neu1, W_out, prob, alias, negative, lr, neu1e, state)
-                loss += l
+                q, state = _targets(w, neu1, W_out, prob, alias, negative, lr, neu1e, state)
+                running *= q
+                if running < 1e-200:            # each q ≥ 1e-72: no underflow before this check
+                    loss -= np.log(running)
+                    running = 1.0
                 pairs += 1
                 for q in range(lo, hi + 1):
                     if q != p:
@@ -114,10 +122,13 @@ def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, 
                     row = W_in[corpus[q]]
                     for d in range(D):
                         neu1e[d] = 0
-                    l, state = _targets(w, row, W_out, prob, alias, negative, lr, neu1e, state)
-                    loss += l
+                    q, state = _targets(w, row, W_out, prob, alias, negative, lr, neu1e, state)
+                    running *= q
+                    if running < 1e-200:
+                        loss -= np.log(running)
+                        running = 1.0
                     pairs += 1
                     for d in range(D):
                         row[d] += neu1e[d]
-        loss_out[tid] = loss
+        loss_out[tid] = loss - np.log(running)
         pairs_out[tid] = pairs
