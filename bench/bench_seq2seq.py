@@ -36,3 +36,56 @@ def test_epoch(benchmark, paired, data, name, hidden, impl):
             clip(model.grads, 5.0)
             opt.update(model.params, model.grads)
     paired(benchmark, f"{name} epoch of 40 batches, {data}, hidden {hidden}", impl, epoch, rounds=3)
+
+
+def _lstm_products(rng, T, N, D, H):
+    x = rng.standard_normal((T * N, D)).astype(np.float32)
+    hs = rng.standard_normal((T * N, H)).astype(np.float32)
+    Wx = rng.standard_normal((D, 4 * H)).astype(np.float32)
+    Wh = rng.standard_normal((H, 4 * H)).astype(np.float32)
+    dA = rng.standard_normal((T * N, 4 * H)).astype(np.float32)
+
+    def run():
+        x @ Wx
+        for t in range(T):
+            hs[:N] @ Wh
+            dA[:N] @ Wh.T
+        x.T @ dA
+        hs.T @ dA
+        dA @ Wx.T
+    return run
+
+
+@pytest.mark.parametrize("data,name,hidden", CASES)
+def test_epoch_gemm_floor(benchmark, paired, data, name, hidden):
+    """The matrix products of the same 40 batches alone: encoder and decoder LSTMs (input
+    projection, T recurrent products forward and back, weight and input gradients), the output
+    affine forward and backward, and for attention its six batched products."""
+    (x, t), _ = sequence.load_data(f"{data}.txt")
+    V, N, D, H = len(sequence.get_vocab()[1]), 128, 16, hidden
+    Te, Td = x.shape[1], t.shape[1] - 1
+    rng = np.random.default_rng(0)
+    encoder, decoder = _lstm_products(rng, Te, N, D, H), _lstm_products(rng, Td, N, D, H)
+    H_out = 2 * H if name == "AttentionSeq2seq" else H
+    h_out = rng.standard_normal((Td * N, H_out)).astype(np.float32)
+    W_out = rng.standard_normal((H_out, V)).astype(np.float32)
+    dy = rng.standard_normal((Td * N, V)).astype(np.float32)
+    enc = rng.standard_normal((N, Te, H)).astype(np.float32)
+    dec = rng.standard_normal((N, Td, H)).astype(np.float32)
+    A = rng.standard_normal((N, Td, Te)).astype(np.float32)
+
+    def epoch():
+        for _ in range(40):
+            encoder()
+            decoder()
+            h_out @ W_out
+            h_out.T @ dy
+            dy @ W_out.T
+            if name == "AttentionSeq2seq":
+                np.matmul(dec, enc.transpose(0, 2, 1))
+                np.matmul(A, enc)
+                np.matmul(dec, enc.transpose(0, 2, 1))
+                np.matmul(A.transpose(0, 2, 1), dec)
+                np.matmul(A.transpose(0, 2, 1), dec)
+                np.matmul(A, enc)
+    paired(benchmark, f"{name} epoch of 40 batches, {data}, hidden {hidden}", "gemm-floor", epoch, rounds=3)
