@@ -109,7 +109,7 @@ def _parser():
     w2v.add_argument("--window", type=_positive_int, default=5)
     w2v.add_argument("--negative", type=_positive_int, default=5)
     w2v.add_argument("--epochs", type=_positive_int, default=10)
-    w2v.add_argument("--lr", type=_positive_float, default=0.025)
+    w2v.add_argument("--lr", type=_positive_float, help="starting learning rate (default 0.05 CBOW, 0.025 skip-gram)")
     w2v.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
     w2v.add_argument("--seed", type=int, default=1)
     w2v.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)

@@ -49,8 +49,9 @@ def keep_probabilities(counts, sample):
 
 
 def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, negative=5, epochs=5,
-                   lr=0.025, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20):
+                   lr=None, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20):
     """Train word vectors on ``corpus`` (n,) int ids in [0, vocab_size); see the module docstring.
+    ``lr`` defaults to the original word2vec's starting rates: 0.05 for CBOW, 0.025 for skip-gram.
     Uses ``numba.get_num_threads()`` threads (``fastseq.threads(n)`` sets it). Returns a
     Word2VecResult; each epoch's entry has ``words`` (after subsampling), ``seconds``,
     ``words_per_s`` and ``loss`` (per example, a positive target with its negatives: the mean of
@@ -67,6 +68,8 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     if lo < 0 or hi >= vocab_size:
         raise IndexError(f"train_word2vec: corpus holds id {lo if lo < 0 else hi}, outside [0, {vocab_size})")
     dim, window = _check_int("dim", dim, 1), _check_int("window", window, 1)
+    if lr is None:
+        lr = 0.05 if model == "cbow" else 0.025
     negative, epochs = _check_int("negative", negative, 1), _check_int("epochs", epochs, 1)
     if not lr > 0 or not sample >= 0:
         raise ValueError(f"train_word2vec: lr must be > 0 and sample ≥ 0, got lr={lr}, sample={sample}")
