@@ -10,21 +10,21 @@ from fastseq.kernels.rng import uniform01
 from fastseq.kernels.vmath import KERNEL, fast_sigmoid
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def sigmoid_forward(x, y):
     """y = 1 / (1 + exp(-x)), x and y (n,)."""
     for i in prange(x.shape[0]):
         y[i] = fast_sigmoid(x[i])
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def sigmoid_backward(dout, y, dx):
     """dx = dout * y * (1 - y), all (n,)."""
     for i in prange(y.shape[0]):
         dx[i] = dout[i] * y[i] * (1 - y[i])
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def sigmoid_cross_entropy_forward(x, t, eps, y):
     """y = sigmoid(x); returns the float64 sum over i of -log(y + eps) where t == 1 and
     -log(1 - y + eps) where t == 0 (x, y (n,) float; t (n,) int or float 0/1)."""
@@ -37,7 +37,7 @@ def sigmoid_cross_entropy_forward(x, t, eps, y):
     return total
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def sigmoid_cross_entropy_backward(y, t, scale, dx):
     """dx = (y - t) * scale, all (n,)."""
     scale = y.dtype.type(scale)

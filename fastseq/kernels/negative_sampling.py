@@ -12,7 +12,7 @@ from numba import njit, prange
 from fastseq.kernels.vmath import KERNEL, fast_sigmoid
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def ns_loss_forward(h, W, idx, eps, y):
     """y (N, 1+K) = σ(h[n] · W[idx[n, j]]); returns the float64 sum of the per-column batch
     sums of cross-entropy (the caller divides by N)."""
@@ -35,7 +35,7 @@ def ns_loss_forward(h, W, idx, eps, y):
     return total
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def ns_loss_backward(h, W, idx, y, scale, dh, rows):
     """g = (y[n, j] - label) * scale; dh[n] = Σ_j g W[idx[n, j]] (N, D); rows[n*(1+K)+j] = g h[n]."""
     N, J = idx.shape

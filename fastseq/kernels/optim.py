@@ -10,14 +10,14 @@ from numba import njit, prange
 from fastseq.kernels.vmath import KERNEL
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def sgd_update(param, grad, lr):
     """param -= lr * grad."""
     for i in prange(param.shape[0]):
         param[i] -= lr * grad[i]
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def momentum_update(param, grad, v, lr, momentum):
     """v = momentum * v - lr * grad; param += v."""
     for i in prange(param.shape[0]):
@@ -26,7 +26,7 @@ def momentum_update(param, grad, v, lr, momentum):
         param[i] += vi
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def nesterov_update(param, grad, v, lr, momentum):
     """v = momentum * v - lr * grad; param += momentum**2 * v - (1 + momentum) * lr * grad."""
     for i in prange(param.shape[0]):
@@ -36,7 +36,7 @@ def nesterov_update(param, grad, v, lr, momentum):
         param[i] += momentum * momentum * vi - (1 + momentum) * lr * g
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def adagrad_update(param, grad, h, lr, eps):
     """h += grad**2; param -= lr * grad / (sqrt(h) + eps)."""
     for i in prange(param.shape[0]):
@@ -46,7 +46,7 @@ def adagrad_update(param, grad, h, lr, eps):
         param[i] -= lr * g / (np.sqrt(hi) + eps)
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def rmsprop_update(param, grad, h, lr, decay_rate, eps):
     """h = decay * h + (1 - decay) * grad**2; param -= lr * grad / (sqrt(h) + eps)."""
     for i in prange(param.shape[0]):
@@ -56,7 +56,7 @@ def rmsprop_update(param, grad, h, lr, decay_rate, eps):
         param[i] -= lr * g / (np.sqrt(hi) + eps)
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def adam_update(param, grad, m, v, lr_t, beta1, beta2, eps):
     """m += (1-beta1)(grad - m); v += (1-beta2)(grad**2 - v); param -= lr_t m / (sqrt(v) + eps)."""
     for i in prange(param.shape[0]):
@@ -68,7 +68,7 @@ def adam_update(param, grad, m, v, lr_t, beta1, beta2, eps):
         param[i] -= lr_t * mi / (np.sqrt(vi) + eps)
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def sum_of_squares(x):
     """float64 sum of x**2 over a 1-D array."""
     total = 0.0
@@ -78,7 +78,7 @@ def sum_of_squares(x):
     return total
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def scale_inplace(x, rate):
     """x *= rate over a 1-D array."""
     for i in prange(x.shape[0]):

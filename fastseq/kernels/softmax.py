@@ -10,7 +10,7 @@ from numba import njit, prange
 from fastseq.kernels.vmath import KERNEL, fast_exp
 
 
-@njit(**KERNEL)
+@njit(cache=True, **KERNEL)
 def _row_max(x):
     """max of x (C,), with eight independent running maxima (numba's max does not vectorise)."""
     n = x.shape[0]
@@ -32,7 +32,7 @@ def _row_max(x):
     return max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
 
 
-@njit(**KERNEL)
+@njit(cache=True, **KERNEL)
 def _softmax_row(x, y):
     """Write softmax(x) into y (both (C,)); return (row max, sum of exp(x - max))."""
     m = _row_max(x)
@@ -47,14 +47,14 @@ def _softmax_row(x, y):
     return m, s
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def softmax_forward(x, y):
     """y[i] = softmax(x[i]) for x, y of shape (R, C)."""
     for i in prange(x.shape[0]):
         _softmax_row(x[i], y[i])
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def softmax_backward(y, dout, dx):
     """dx = y * (dout - sum(y * dout, row)) for (R, C) arrays: the softmax Jacobian product."""
     for i in prange(y.shape[0]):
@@ -65,7 +65,7 @@ def softmax_backward(y, dout, dx):
             dx[i, j] = y[i, j] * (dout[i, j] - s)
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def softmax_cross_entropy_forward(x, t, eps, y):
     """Softmax of x (R, C) into y and the summed cross-entropy against labels t (R,) int.
 
@@ -85,7 +85,7 @@ def softmax_cross_entropy_forward(x, t, eps, y):
     return total
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def softmax_cross_entropy_backward(y, t, scale, dx):
     """dx = (y - onehot(t)) * scale for (R, C) arrays; rows with t < 0 get zeros."""
     scale = y.dtype.type(scale)
@@ -100,7 +100,7 @@ def softmax_cross_entropy_backward(y, t, scale, dx):
             dx[i, label] -= scale
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def softmax_cross_entropy_with_grad(x, t, scale, dx):
     """Loss and gradient in one pass: for x (R, C) and labels t (R,) int, write
     dx = (softmax(x) - onehot(t)) * scale (rows with t < 0 get zeros) and return the float64

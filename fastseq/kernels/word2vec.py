@@ -28,7 +28,7 @@ def _next(state):
     return state, np.float64(out >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(**KERNEL)
+@njit(cache=True, **KERNEL)
 def _pair(h, w_out, label, lr, neu1e):
     """One (input vector h, output row w_out) logistic step: neu1e += g w_out; w_out += g h.
     Returns σ(±h·w_out), the probability given to the right label (at least 1e-12)."""
@@ -44,7 +44,7 @@ def _pair(h, w_out, label, lr, neu1e):
     return max(np.float64(q), 1e-12)
 
 
-@njit(**KERNEL)
+@njit(cache=True, **KERNEL)
 def _targets(w, h, W_out, prob, alias, negative, lr, neu1e, state):
     """The positive target w and ``negative`` drawn ones against h; returns (the product of
     their probabilities, state)."""
@@ -61,7 +61,7 @@ def _targets(w, h, W_out, prob, alias, negative, lr, neu1e, state):
     return prob_product, state
 
 
-@njit(parallel=True, **KERNEL)
+@njit(cache=True, parallel=True, **KERNEL)
 def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, cbow,
                lr0, done_before, total, seed, n_threads, loss_out, pairs_out):
     """Train on corpus[start:stop] (ids into W_in/W_out (V, D), float32). The learning rate at a

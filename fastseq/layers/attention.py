@@ -9,6 +9,7 @@ import numpy as np
 
 from fastseq import _validate as v
 from fastseq.kernels.softmax import softmax_backward, softmax_forward
+from fastseq.reference import attention as reference_attention
 
 __all__ = ["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]
 
@@ -78,24 +79,11 @@ class AttentionWeight:
         return ds[:, :, None] * h[:, None, :], np.matmul(ds[:, None, :], hs)[:, 0]
 
 
-class Attention:
-    """AttentionWeight then WeightSum; ``attention_weight`` keeps the weights (N, T)."""
+class Attention(reference_attention.Attention):
+    """AttentionWeight then WeightSum (the book's composition, with these fast parts);
+    ``attention_weight`` keeps the weights (N, T)."""
 
-    def __init__(self):
-        self.params, self.grads = [], []
-        self.attention_weight_layer = AttentionWeight()
-        self.weight_sum_layer = WeightSum()
-        self.attention_weight = None
-
-    def forward(self, hs, h):
-        a = self.attention_weight_layer.forward(hs, h)
-        self.attention_weight = a
-        return self.weight_sum_layer.forward(hs, a)
-
-    def backward(self, dout):
-        dhs0, da = self.weight_sum_layer.backward(dout)
-        dhs1, dh = self.attention_weight_layer.backward(da)
-        return dhs0 + dhs1, dh
+    parts = (AttentionWeight, WeightSum)
 
 
 class TimeAttention:

@@ -26,6 +26,14 @@ def zero_grad_view(W):
     return z
 
 
+def _row_ids(where, name, ids, V, N):
+    """Integer ids (N,) in [0, V) for the N rows of h."""
+    ids = v.id_array(where, name, ids, V)
+    if ids.shape != (N,):
+        raise ValueError(f"{where}: {name} must have shape ({N},), got {ids.shape}")
+    return ids
+
+
 def _hidden(where, h, D, dtype):
     h = v.float_array(where, "h", h, ndims=(2,))
     if h.shape[1] != D:
@@ -48,9 +56,7 @@ class EmbeddingDot:
     def forward(self, h, idx):
         W = self.params[0]
         h = _hidden("EmbeddingDot", h, W.shape[1], W.dtype)
-        idx = v.id_array("EmbeddingDot", "idx", idx, W.shape[0])
-        if idx.shape != (h.shape[0],):
-            raise ValueError(f"EmbeddingDot: idx must have shape ({h.shape[0]},), got {idx.shape}")
+        idx = _row_ids("EmbeddingDot", "idx", idx, W.shape[0], h.shape[0])
         target_W = self.embed.forward(idx)
         self.cache = (h, target_W)
         return np.einsum("nd,nd->n", target_W, h)
@@ -124,9 +130,7 @@ class NegativeSamplingLoss:
     def forward(self, h, target):
         W = self.params[0]
         h = _hidden("NegativeSamplingLoss", h, W.shape[1], W.dtype)
-        target = v.id_array("NegativeSamplingLoss", "target", target, W.shape[0])
-        if target.shape != (h.shape[0],):
-            raise ValueError(f"NegativeSamplingLoss: target must have shape ({h.shape[0]},), got {target.shape}")
+        target = _row_ids("NegativeSamplingLoss", "target", target, W.shape[0], h.shape[0])
         negatives = self.sampler.get_negative_sample(target)
         idx = np.concatenate([target.astype(np.int64)[:, None], negatives], axis=1)
         y = np.empty(idx.shape, dtype=W.dtype)

@@ -18,6 +18,7 @@ import numpy as np
 from fastseq.kernels.recurrent import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
                                    gru_step_output, lstm_step_backward, lstm_step_forward,
                                    rnn_step_backward, rnn_step_forward)
+from fastseq.reference import time_layers as reference_time_layers
 
 __all__ = ["RNN", "LSTM", "GRU", "TimeRNN", "TimeLSTM", "TimeGRU", "TimeBiLSTM"]
 
@@ -340,26 +341,19 @@ class TimeGRU(_Time, _GRUCell):
     """T GRU steps; weights as GRU (blocks z, r, h̃); state ``h``."""
 
 
-class TimeBiLSTM:
+class TimeBiLSTM(reference_time_layers.TimeBiLSTM):
     """A forward TimeLSTM over xs and a backward one over xs reversed in time, outputs
     concatenated on the last axis: ``forward(xs (N, T, D))`` → ``(N, T, 2H)``. ``params`` /
-    ``grads`` are the two layers' lists concatenated."""
+    ``grads`` are the two layers' lists concatenated (the book's composition, fast TimeLSTMs)."""
 
-    def __init__(self, Wx1, Wh1, b1, Wx2, Wh2, b2, stateful=False):
-        self.forward_lstm = TimeLSTM(Wx1, Wh1, b1, stateful)
-        self.backward_lstm = TimeLSTM(Wx2, Wh2, b2, stateful)
-        self.params = self.forward_lstm.params + self.backward_lstm.params
-        self.grads = self.forward_lstm.grads + self.backward_lstm.grads
+    lstm_class = TimeLSTM
 
     def forward(self, xs):
-        o1 = self.forward_lstm.forward(xs)
-        o2 = self.backward_lstm.forward(np.asarray(xs)[:, ::-1])
-        return np.concatenate((o1, o2[:, ::-1]), axis=2)
+        return super().forward(np.asarray(xs))
 
     def backward(self, dhs):
         H = self.forward_lstm.params[1].shape[0]
         dhs = np.asarray(dhs)
         if dhs.ndim != 3 or dhs.shape[2] != 2 * H:
             raise ValueError(f"TimeBiLSTM: dhs must have shape (N, T, {2 * H}), got {dhs.shape}")
-        dxs = self.forward_lstm.backward(dhs[:, :, :H])
-        return dxs + self.backward_lstm.backward(dhs[:, ::-1, H:])[:, ::-1]
+        return super().backward(dhs)

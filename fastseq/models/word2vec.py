@@ -35,9 +35,9 @@ def _contexts(where, contexts, window_size):
     return contexts
 
 
-class CBOW:
-    """``CBOW(vocab_size, hidden_size, window_size, corpus)``; ``forward(contexts (N, 2w),
-    target (N,))`` → loss; ``word_vecs`` is W_in."""
+class _NegativeSamplingModel:
+    """What CBOW and SkipGram share: W_in and W_out as the book draws them, one Embedding on
+    W_in and one NegativeSamplingLoss on W_out (power 0.75, 5 negatives)."""
 
     def __init__(self, vocab_size, hidden_size, window_size, corpus):
         V, H = vocab_size, hidden_size
@@ -46,10 +46,19 @@ class CBOW:
         self.window_size = window_size
         self.in_layer = Embedding(W_in)
         self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5)
+        self.word_vecs = W_in
+
+
+class CBOW(_NegativeSamplingModel):
+    """``CBOW(vocab_size, hidden_size, window_size, corpus)``; ``forward(contexts (N, 2w),
+    target (N,))`` → loss; ``word_vecs`` is W_in."""
+
+    def __init__(self, vocab_size, hidden_size, window_size, corpus):
+        super().__init__(vocab_size, hidden_size, window_size, corpus)
+        W_in = self.word_vecs
         n_ctx = 2 * window_size
         self.params = [W_in] * n_ctx + self.ns_loss.params
         self.grads = self.in_layer.grads + [zero_grad_view(W_in)] * (n_ctx - 1) + self.ns_loss.grads
-        self.word_vecs = W_in
 
     def forward(self, contexts, target):
         contexts = _contexts("CBOW", contexts, self.window_size)
@@ -63,21 +72,17 @@ class CBOW:
         return None
 
 
-class SkipGram:
+class SkipGram(_NegativeSamplingModel):
     """``SkipGram(vocab_size, hidden_size, window_size, corpus)``; ``forward(contexts (N, 2w),
     target (N,))`` → the sum over context positions of their negative-sampling losses."""
 
     def __init__(self, vocab_size, hidden_size, window_size, corpus):
-        V, H = vocab_size, hidden_size
-        W_in = 0.01 * np.random.randn(V, H).astype("f")
-        W_out = 0.01 * np.random.randn(V, H).astype("f")
-        self.window_size = window_size
-        self.in_layer = Embedding(W_in)
-        self.ns_loss = NegativeSamplingLoss(W_out, corpus, power=0.75, sample_size=5)
+        super().__init__(vocab_size, hidden_size, window_size, corpus)
         n_ctx = 2 * window_size
-        self.params = [W_in] + self.ns_loss.params * n_ctx
-        self.grads = self.in_layer.grads + self.ns_loss.grads + [zero_grad_view(W_out)] * (len(self.ns_loss.grads) * (n_ctx - 1))
-        self.word_vecs = W_in
+        W_out = self.ns_loss.params[0]
+        self.params = [self.word_vecs] + self.ns_loss.params * n_ctx
+        self.grads = (self.in_layer.grads + self.ns_loss.grads
+                      + [zero_grad_view(W_out)] * (len(self.ns_loss.grads) * (n_ctx - 1)))
 
     def forward(self, contexts, target):
         contexts = _contexts("SkipGram", contexts, self.window_size)

@@ -46,12 +46,15 @@ class AttentionWeight:
 
 
 class Attention:
-    """AttentionWeight then WeightSum; ``attention_weight`` keeps a."""
+    """AttentionWeight then WeightSum; ``attention_weight`` keeps a. The two parts come from
+    ``parts`` (fastseq's Attention reuses this composition with its own parts)."""
+
+    parts = (AttentionWeight, WeightSum)
 
     def __init__(self):
         self.params, self.grads = [], []
-        self.attention_weight_layer = AttentionWeight()
-        self.weight_sum_layer = WeightSum()
+        self.attention_weight_layer = self.parts[0]()
+        self.weight_sum_layer = self.parts[1]()
         self.attention_weight = None
 
     def forward(self, hs, h):

@@ -6,6 +6,7 @@ fast layers in ``fastseq.models``. Each structure is written once."""
 import numpy as np
 
 from fastseq.reference import time_layers
+from fastseq.reference.util import collect_params
 
 
 class _LanguageModel:
@@ -14,10 +15,7 @@ class _LanguageModel:
     layer_module = time_layers
 
     def _collect(self):
-        self.params, self.grads = [], []
-        for layer in self.layers:
-            self.params += layer.params
-            self.grads += layer.grads
+        collect_params(self, self.layers)
 
     def predict(self, xs):
         """Scores (N, T, V) for ids (N, T)."""

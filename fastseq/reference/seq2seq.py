@@ -7,6 +7,7 @@ in ``fastseq.models.seq2seq``), so each structure is written once. ``generate`` 
 import numpy as np
 
 from fastseq.reference import time_layers
+from fastseq.reference.util import collect_params as _collect
 
 
 def _lstm_weights(D, H):
@@ -18,13 +19,6 @@ def _lstm_weights(D, H):
 def _check_sample_size(sample_size):
     if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
         raise ValueError(f"generate: sample_size must be a positive integer, got {sample_size!r}")
-
-
-def _collect(obj, layers):
-    obj.params, obj.grads = [], []
-    for layer in layers:
-        obj.params += layer.params
-        obj.grads += layer.grads
 
 
 class Encoder:

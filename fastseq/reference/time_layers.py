@@ -392,11 +392,15 @@ class TimeSigmoidWithLoss:
 
 
 class TimeBiLSTM:
-    """A TimeLSTM forward in time and one over the reversed sequence, concatenated (N, T, 2H)."""
+    """A TimeLSTM forward in time and one over the reversed sequence, concatenated (N, T, 2H).
+    ``lstm_class`` (None: this module's TimeLSTM) lets fastseq reuse the composition."""
+
+    lstm_class = None
 
     def __init__(self, Wx1, Wh1, b1, Wx2, Wh2, b2, stateful=False):
-        self.forward_lstm = TimeLSTM(Wx1, Wh1, b1, stateful)
-        self.backward_lstm = TimeLSTM(Wx2, Wh2, b2, stateful)
+        lstm = self.lstm_class or TimeLSTM
+        self.forward_lstm = lstm(Wx1, Wh1, b1, stateful)
+        self.backward_lstm = lstm(Wx2, Wh2, b2, stateful)
         self.params = self.forward_lstm.params + self.backward_lstm.params
         self.grads = self.forward_lstm.grads + self.backward_lstm.grads
 

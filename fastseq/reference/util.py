@@ -1,5 +1,13 @@
-"""The book's gradient helpers: ``clip_grads`` and ``remove_duplicate``."""
+"""The book's gradient helpers: ``clip_grads`` and ``remove_duplicate``; ``collect_params``."""
 import numpy as np
+
+
+def collect_params(obj, layers):
+    """Set ``obj.params`` / ``obj.grads`` to the layers' lists concatenated, as the book's models do."""
+    obj.params, obj.grads = [], []
+    for layer in layers:
+        obj.params += layer.params
+        obj.grads += layer.grads
 
 
 def clip_grads(grads, max_norm):

@@ -7,13 +7,12 @@ import numpy as np
 from fastseq.reference import layers
 from fastseq.reference.layers import Embedding
 from fastseq.reference.negative_sampling import NegativeSamplingLoss
+from fastseq.reference.util import collect_params as _collect
 
 
-def _collect(model, layer_list):
-    model.params, model.grads = [], []
-    for layer in layer_list:
-        model.params += layer.params
-        model.grads += layer.grads
+def _simple_weights(V, H):
+    """The chapter 3 models' W_in (V, H) and W_out (H, V), float32, 0.01 * randn."""
+    return 0.01 * np.random.randn(V, H).astype("f"), 0.01 * np.random.randn(H, V).astype("f")
 
 
 class SimpleCBOW:
@@ -23,9 +22,7 @@ class SimpleCBOW:
 
     def __init__(self, vocab_size, hidden_size):
         L = self.layer_module
-        V, H = vocab_size, hidden_size
-        W_in = 0.01 * np.random.randn(V, H).astype("f")
-        W_out = 0.01 * np.random.randn(H, V).astype("f")
+        W_in, W_out = _simple_weights(vocab_size, hidden_size)
         self.in_layer0 = L.MatMul(W_in)
         self.in_layer1 = L.MatMul(W_in)
         self.out_layer = L.MatMul(W_out)
@@ -54,9 +51,7 @@ class SimpleSkipGram:
 
     def __init__(self, vocab_size, hidden_size):
         L = self.layer_module
-        V, H = vocab_size, hidden_size
-        W_in = 0.01 * np.random.randn(V, H).astype("f")
-        W_out = 0.01 * np.random.randn(H, V).astype("f")
+        W_in, W_out = _simple_weights(vocab_size, hidden_size)
         self.in_layer = L.MatMul(W_in)
         self.out_layer = L.MatMul(W_out)
         self.loss_layer1 = L.SoftmaxWithLoss()
