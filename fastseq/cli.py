@@ -142,9 +142,10 @@ def train_lm(args):
     vocab_size = len(ptb.load_data("train")[1])
     if args.resume:
         folder = args.resume
-        recipe = lm.load_recipe(folder)
+        lm.load_recipe(folder)                      # a clear error if DIR is not a run folder
         if args.epochs:
             _extend_epochs(folder, args.epochs)
+        recipe = lm.load_recipe(folder)
     else:
         recipe = lm.RECIPES[args.model]
         overrides = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden",
