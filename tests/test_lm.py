@@ -143,3 +143,15 @@ def test_cli_reports_divergence_in_one_line(tmp_path, capsys):
                    "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert status == 1 and err.startswith("fastseq: error: training diverged") and err.count("\n") == 1
+
+
+def test_cli_resume_extends_a_finished_run(tmp_path, capsys):
+    run = str(tmp_path / "run")
+    base = ["--train-tokens", "3000", "--hidden", "8", "--wordvec", "8", "--batch-size", "4", "--time-size", "5"]
+    assert main(["train-lm", "--epochs", "1", "--out", run] + base) == 0
+    assert main(["train-lm", "--resume", run, "--epochs", "2"]) == 0
+    assert "2 epochs" in capsys.readouterr().out
+    epochs = [json.loads(line).get("epoch") for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e for e in epochs if e] == [1, 2]
+    assert main(["train-lm", "--resume", str(tmp_path / "nothing")]) == 1
+    assert "is not a fastseq run folder" in capsys.readouterr().err
