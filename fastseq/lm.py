@@ -38,7 +38,9 @@ __all__ = ["RECIPES", "Recipe", "train", "load_run_model"]
 class Recipe:
     """A training recipe. ``validate``: evaluate validation perplexity after every epoch, keep
     the best parameters and divide lr by 4 when it gets worse; ``restart_each_epoch``: read the
-    data from its start at every epoch (the book's BetterRnnlm script calls ``fit`` per epoch)."""
+    data from its start at every epoch (the book's BetterRnnlm script calls ``fit`` per epoch);
+    ``anneal_epochs``: the epochs (counted from 1) that start with lr divided by 4, on top of the
+    validation rule."""
     model: str = "rnnlm"
     epochs: int = 4
     lr: float = 20.0
@@ -53,12 +55,21 @@ class Recipe:
     seed: int = 1984
     train_tokens: int = None
     eval_interval: int = 20
+    anneal_epochs: tuple = ()
+
+    def __post_init__(self):
+        self.anneal_epochs = tuple(self.anneal_epochs)     # config.json stores a list
+        if any(not isinstance(e, int) or e < 2 for e in self.anneal_epochs):
+            raise ValueError(f"anneal_epochs: epochs counted from 2 up, got {list(self.anneal_epochs)}")
 
 
+_BETTER = Recipe(model="better", epochs=40, wordvec=650, hidden=650, dropout=0.5, validate=True,
+                 restart_each_epoch=True)
 RECIPES = {
     "rnnlm": Recipe(),
-    "better": Recipe(model="better", epochs=40, wordvec=650, hidden=650, dropout=0.5, validate=True,
-                     restart_each_epoch=True),
+    "better": _BETTER,
+    # BetterRnnlm cut to one hour of training here: 6 epochs, the last at lr 5.
+    "better-1h": dataclasses.replace(_BETTER, epochs=6, anneal_epochs=(6,)),
 }
 _MODELS = {"rnnlm": (Rnnlm, RnnlmGen), "better": (BetterRnnlm, BetterRnnlmGen)}
 
@@ -268,6 +279,9 @@ def train(recipe, folder, data, vocab_size, resume=False, stop_after=None, progr
                     progress.time_idx = 0
                 if recipe.validate:
                     record["val_ppl"] = _validate(model, valid_ids, folder, progress, optimizer)
+                if progress.epoch + 1 in recipe.anneal_epochs:
+                    optimizer.lr /= 4.0
+                    progress.lr = optimizer.lr
                 _log(folder, record)
                 tqdm.write(json.dumps(record))
                 _save_checkpoint(folder, model, optimizer, progress)
@@ -325,7 +339,7 @@ def load_recipe(folder):
 
 def load_run_model(checkpoint, vocab_size, model=None, generator=False):
     """A model with trained weights from a run folder (its best.npz, else checkpoint.npz) or from a
-    parameter file (.npz or the book's .pkl; then ``model`` names the recipe: 'rnnlm' or 'better')."""
+    parameter file (.npz or the book's .pkl; then ``model`` names a recipe of RECIPES)."""
     if os.path.isdir(checkpoint):
         recipe = load_recipe(checkpoint)
         best = os.path.join(checkpoint, "best.npz")

@@ -117,6 +117,20 @@ def test_lr_is_divided_when_validation_gets_worse(tmp_path, ptb_small):
         assert after["lr"] == (before["lr"] if before["val_ppl"] <= best else before["lr"] / 4)
 
 
+def test_annealed_epochs_start_at_a_quarter_of_the_lr_and_resume_exactly(tmp_path, ptb_small):
+    data, V = ptb_small
+    recipe = dataclasses.replace(TINY, epochs=3, anneal_epochs=(2, 3))
+    ppl_straight = lm.train(recipe, tmp_path / "a", data, V, progress_bar=False)
+    log = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()][:-1]
+    for before, after in zip(log, log[1:]):
+        worse = before["val_ppl"] > min([r["val_ppl"] for r in log[:log.index(before)]] or [np.inf])
+        assert after["lr"] == before["lr"] / (16 if worse else 4)
+    assert lm.train(recipe, tmp_path / "b", data, V, stop_after=199, progress_bar=False) is None   # at epoch 2's start
+    assert lm.train(recipe, tmp_path / "b", data, V, resume=True, progress_bar=False) == ppl_straight
+    with pytest.raises(ValueError, match="anneal_epochs"):
+        lm.Recipe(anneal_epochs=(1,))
+
+
 def test_cli_train_eval_generate(tmp_path, capsys):
     run = str(tmp_path / "run")
     args = ["train-lm", "--epochs", "1", "--train-tokens", "3000", "--hidden", "8", "--wordvec", "8",
@@ -155,3 +169,14 @@ def test_cli_resume_extends_a_finished_run(tmp_path, capsys):
     assert [e for e in epochs if e] == [1, 2]
     assert main(["train-lm", "--resume", str(tmp_path / "nothing")]) == 1
     assert "is not a fastseq run folder" in capsys.readouterr().err
+
+
+def test_cli_one_hour_recipe_and_anneal_option(tmp_path, capsys):
+    assert lm.RECIPES["better-1h"] == dataclasses.replace(lm.RECIPES["better"], epochs=6, anneal_epochs=(6,))
+    base = ["train-lm", "--train-tokens", "3000", "--hidden", "8", "--wordvec", "8", "--batch-size", "4",
+            "--time-size", "5", "--epochs", "2"]
+    assert main(base + ["--model", "better-1h", "--anneal-epochs", "1", "--out", str(tmp_path / "a")]) == 1
+    assert "anneal_epochs" in capsys.readouterr().err
+    assert main(base + ["--model", "better-1h", "--anneal-epochs", "2", "--out", str(tmp_path / "b")]) == 0
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert config["model"] == "better" and config["anneal_epochs"] == [2] and config["dropout"] == 0.5
