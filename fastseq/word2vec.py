@@ -21,6 +21,8 @@ from fastseq.kernels.word2vec import train_span
 
 __all__ = ["train_word2vec", "Word2VecResult"]
 
+_CHUNKS_PER_CALL = 32
+
 
 @dataclasses.dataclass
 class Word2VecResult:
@@ -87,7 +89,8 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     done = 0.0
     result = Word2VecResult(W_in, W_out, [])
     bar = tqdm(total=epochs * corpus.size, unit="word", unit_scale=True, disable=None if progress is None else not progress)
-    loss_out, pairs_out = np.zeros(threads), np.zeros(threads, dtype=np.int64)
+    # Each call is cut into chunks that the threads claim one at a time (see train_span).
+    loss_out, pairs_out = np.zeros(_CHUNKS_PER_CALL), np.zeros(_CHUNKS_PER_CALL, dtype=np.int64)
     try:
         for epoch in range(epochs):
             kept = corpus[rng.random(corpus.size) < keep[corpus]].astype(np.int32)

@@ -122,3 +122,71 @@ class SkipGram:
             dh += layer.backward(dout)
         self.in_layer.backward(dh)
         return None
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(z):
+    z = (z + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def _xorshift64star(state):
+    state ^= state >> 12
+    state ^= (state << 25) & _MASK64
+    state ^= state >> 27
+    return state, (((state * 2685821657736338717) & _MASK64) >> 11) / 9007199254740992.0
+
+
+def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, cbow, lr0, done_before,
+                 total, seed, n_chunks):
+    """The one-worker twin of ``fastseq.kernels.word2vec.train_span`` in plain Python and NumPy
+    row operations: the same chunks, each with its SplitMix64-seeded xorshift64* stream, the same
+    window, negative and learning-rate choices and the same in-place updates of W_in and W_out
+    (V, D) float32, with an exact sigmoid. Returns (summed loss, number of examples)."""
+    n, f32 = len(corpus), W_in.dtype.type
+    chunk = -(-(stop - start) // n_chunks)
+    loss, pairs = 0.0, 0
+
+    def targets(w, h):
+        nonlocal state, loss
+        drawn = []
+        while len(drawn) < negative:
+            state, u1 = _xorshift64star(state)
+            state, u2 = _xorshift64star(state)
+            j = min(int(u1 * len(prob)), len(prob) - 1)
+            t = j if u2 < prob[j] else int(alias[j])
+            if t != w:
+                drawn.append(t)
+        neu1e = np.zeros_like(h)
+        for t, label in [(w, 1)] + [(t, 0) for t in drawn]:
+            p = f32(1) / (f32(1) + np.exp(-np.dot(h, W_out[t])))
+            g = (f32(label) - p) * lr
+            neu1e += g * W_out[t]
+            W_out[t] += g * h
+            loss -= np.log(max(float(p if label else 1 - p), 1e-12))
+        return neu1e
+
+    for c in range(n_chunks):
+        state = _splitmix64((seed + (c + 1) * 0x9E3779B97F4A7C15) & _MASK64) | 1
+        for pos in range(start + c * chunk, min(start + (c + 1) * chunk, stop)):
+            lr = f32(lr0 * max(1.0 - (done_before + pos - start) / total, 1e-4))
+            state, u = _xorshift64star(state)
+            b = 1 + min(int(u * window), window - 1)
+            context = [q for q in range(max(pos - b, 0), min(pos + b, n - 1) + 1) if q != pos]
+            if cbow:
+                if not context:
+                    continue
+                h = W_in[corpus[context]].sum(axis=0) * f32(1.0 / len(context))
+                neu1e = targets(corpus[pos], h)
+                pairs += 1
+                for q in context:
+                    W_in[corpus[q]] += neu1e
+            else:
+                for q in context:
+                    W_in[corpus[q]] += targets(corpus[pos], W_in[corpus[q]].copy())
+                    pairs += 1
+    return loss, pairs
