@@ -1,6 +1,8 @@
 """The book's ``common/util``: text preprocessing, similarity, gradient helpers, evaluation.
 
-Vectorised where the book loops in Python; printed output keeps the book's format.
+Vectorised where the book loops in Python; printed output keeps the book's format and scores.
+``most_similar`` and ``analogy`` rank with ``fastseq.vectors.nearest``, as ``KeyedVectors`` does,
+on the book's scores (cosine with the book's eps; for analogies, raw rows against the unit query).
 ``create_co_matrix`` and ``ppmi`` come from ``fastseq.count``.
 """
 import os
@@ -11,6 +13,7 @@ from tqdm.auto import tqdm
 from fastseq._validate import flat_view
 from fastseq.count import create_co_matrix, ppmi
 from fastseq.kernels.optim import scale_inplace, sum_of_squares
+from fastseq.vectors import nearest
 
 
 def preprocess(text):
@@ -46,14 +49,8 @@ def most_similar(query, word_to_id, id_to_word, word_matrix, top=5):
         return
     print("\n[query] " + query)
     similarity = _cos_all(word_matrix, word_matrix[word_to_id[query]])
-    count = 0
-    for i in (-1 * similarity).argsort():
-        if id_to_word[i] == query:
-            continue
+    for i, _ in nearest(similarity, {word_to_id[query]}, top):
         print(" %s: %s" % (id_to_word[i], similarity[i]))
-        count += 1
-        if count >= top:
-            return
 
 
 def convert_one_hot(corpus, vocab_size):
@@ -103,14 +100,8 @@ def analogy(a, b, c, word_to_id, id_to_word, word_matrix, top=5, answer=None):
     similarity = np.dot(word_matrix, query_vec)
     if answer is not None:
         print("==>" + answer + ":" + str(np.dot(word_matrix[word_to_id[answer]], query_vec)))
-    count = 0
-    for i in (-1 * similarity).argsort():
-        if np.isnan(similarity[i]) or id_to_word[i] in (a, b, c):
-            continue
+    for i, _ in nearest(similarity, {word_to_id[w] for w in (a, b, c)}, top):
         print(" {0}: {1}".format(id_to_word[i], similarity[i]))
-        count += 1
-        if count >= top:
-            return
 
 
 def clip_grads(grads, max_norm):

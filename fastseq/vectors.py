@@ -12,7 +12,25 @@ from scipy.stats import spearmanr
 
 from fastseq.datasets import evaluation
 
-__all__ = ["KeyedVectors"]
+__all__ = ["KeyedVectors", "nearest"]
+
+
+def nearest(scores, exclude=(), topn=10):
+    """The ``topn`` ids with the highest ``scores`` (V,), best first, leaving out the ids in
+    ``exclude`` and NaN scores: [(id, score)]; equal scores in id order. One partial sort, not a
+    sort of all V scores."""
+    scores = np.array(scores, dtype=np.float64)
+    scores[np.isnan(scores)] = -np.inf
+    keep = np.ones(scores.shape[0], dtype=bool)
+    keep[list(exclude)] = False
+    keep &= scores > -np.inf
+    candidates = np.flatnonzero(keep)
+    topn = min(topn, candidates.size)
+    if topn <= 0:
+        return []
+    best = candidates[np.argpartition(-scores[candidates], topn - 1)[:topn]]
+    best = best[np.lexsort((best, -scores[best]))]            # ties: the lower id first
+    return [(int(i), float(scores[i])) for i in best]
 
 
 class KeyedVectors:
@@ -56,11 +74,7 @@ class KeyedVectors:
 
     def _top(self, query, exclude, topn):
         scores = self._unit @ (query / max(np.linalg.norm(query), 1e-12))
-        scores[list(exclude)] = -np.inf
-        topn = min(topn, len(self) - len(exclude))
-        best = np.argpartition(-scores, topn - 1)[:topn] if topn > 0 else np.array([], dtype=int)
-        best = best[np.argsort(-scores[best])]
-        return [(self.id_to_word[i], float(scores[i])) for i in best]
+        return [(self.id_to_word[i], score) for i, score in nearest(scores, exclude, topn)]
 
     def most_similar(self, word, topn=10):
         """The ``topn`` words most cosine-similar to ``word`` (itself excluded): [(word, cos)]."""

@@ -109,3 +109,39 @@ def test_most_similar_and_analogy_print_like_the_book(capsys):
     U.analogy("a", "b", "c", w2i, i2w, M.copy(), top=1)
     out = capsys.readouterr().out.splitlines()
     assert out[1] == "[analogy] a:b = c:?" and out[2].startswith(" d: ")
+
+
+def _book_most_similar(query, word_to_id, id_to_word, word_matrix, top):
+    """The book's chapter 2 loop, printed the same way."""
+    q = word_matrix[word_to_id[query]]
+    similarity = np.array([U.cos_similarity(word_matrix[i], q) for i in range(len(id_to_word))])
+    lines, count = ["", "[query] " + query], 0
+    for i in (-1 * similarity).argsort():
+        if id_to_word[i] == query:
+            continue
+        lines.append(" %s: %s" % (id_to_word[i], similarity[i]))
+        count += 1
+        if count >= top:
+            break
+    return lines
+
+
+def test_most_similar_ranks_and_prints_as_the_books_loop(capsys, rng):
+    M = rng.standard_normal((60, 8)).astype(np.float32)
+    i2w = {i: f"w{i}" for i in range(60)}
+    w2i = {w: i for i, w in i2w.items()}
+    for query in ("w0", "w17", "w59"):
+        U.most_similar(query, w2i, i2w, M, top=7)
+        got = capsys.readouterr().out.splitlines()
+        want = _book_most_similar(query, w2i, i2w, M, 7)
+        assert [line.split(":")[0] for line in got] == [line.split(":")[0] for line in want]
+        for g, w in zip(got[2:], want[2:]):
+            assert float(g.split(": ")[1]) == pytest.approx(float(w.split(": ")[1]), abs=1e-6)
+
+
+def test_nearest_excludes_ids_and_nan_and_sorts_best_first():
+    from fastseq.vectors import nearest
+    scores = np.array([0.5, np.nan, 0.9, -1.0, 0.7, 0.9])
+    assert nearest(scores, {2}, 3) == [(5, 0.9), (4, 0.7), (0, 0.5)]
+    assert nearest(scores, (), 10) == [(2, 0.9), (5, 0.9), (4, 0.7), (0, 0.5), (3, -1.0)]
+    assert nearest(scores, {0, 2, 3, 4, 5}, 2) == [] and nearest(scores, (), 0) == []
