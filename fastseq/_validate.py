@@ -18,6 +18,13 @@ def float_array(where, name, x, ndims=None):
     return x
 
 
+def no_nan(where, name, x):
+    """``x`` unchanged, after refusing NaN anywhere in it."""
+    if np.isnan(x).any():
+        raise ValueError(f"{where}: {name} contains NaN")
+    return x
+
+
 def label_array(where, name, t, n_classes, shape, ignore_label=None):
     """Integer labels of the given shape, each in ``[0, n_classes)`` (or equal to ``ignore_label``)."""
     t = np.asarray(t)

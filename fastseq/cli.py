@@ -143,8 +143,9 @@ def train_lm(args):
     from fastseq import lm
     from fastseq.datasets import ptb
 
-    data = tuple(ptb.load_data(split)[0] for split in ("train", "val", "test"))
-    vocab_size = len(ptb.load_data("train")[1])
+    train_ids, word_to_id, _ = ptb.load_data("train")
+    data = (train_ids, ptb.load_data("val")[0], ptb.load_data("test")[0])
+    vocab_size = len(word_to_id)
     if args.resume:
         folder = args.resume
         lm.load_recipe(folder)                      # a clear error if DIR is not a run folder

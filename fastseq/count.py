@@ -21,6 +21,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from fastseq import _validate as v
 from fastseq.kernels.cooccurrence import count_dense, fill_rows, positions_by_word, row_lengths
 from fastseq.kernels.ppmi import ppmi_csr, ppmi_dense
 
@@ -39,11 +40,7 @@ def _corpus(where, corpus, vocab_size, window_size):
         raise ValueError(f"{where}: vocab_size must be a positive integer, got {vocab_size!r}")
     if isinstance(window_size, bool) or not isinstance(window_size, (int, np.integer)) or window_size < 1:
         raise ValueError(f"{where}: window_size must be a positive integer, got {window_size!r}")
-    if corpus.size:
-        lo, hi = corpus.min(), corpus.max()
-        if lo < 0 or hi >= vocab_size:
-            raise IndexError(f"{where}: corpus holds id {lo if lo < 0 else hi}, outside [0, {vocab_size})")
-    return corpus.astype(np.int64, copy=False) if corpus.dtype != np.int32 else corpus
+    return v.id_array(where, "corpus", corpus, vocab_size)
 
 
 def _context(where, context):

@@ -26,6 +26,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq import _validate as v
 from fastseq.models import BetterRnnlm, BetterRnnlmGen, Rnnlm, RnnlmGen
 from fastseq.models.base import atomic_savez
 from fastseq.optimizers import SGD
@@ -202,8 +203,7 @@ def train(recipe, folder, data, vocab_size, resume=False, stop_after=None, progr
     Raises FloatingPointError on a non-finite loss, before the weights are touched."""
     train_ids, valid_ids, test_ids = data
     for name, ids in zip(("train", "valid", "test"), data):
-        if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-            raise IndexError(f"train: the {name} corpus holds id {ids.max()}, outside [0, {vocab_size})")
+        v.id_array("train", f"the {name} corpus", ids, vocab_size)
     os.makedirs(folder, exist_ok=True)
     config_path = os.path.join(folder, "config.json")
     if resume:

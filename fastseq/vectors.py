@@ -8,8 +8,6 @@ import os
 import tempfile
 
 import numpy as np
-from scipy.stats import spearmanr
-
 from fastseq.datasets import evaluation
 
 __all__ = ["KeyedVectors", "nearest"]
@@ -94,6 +92,8 @@ class KeyedVectors:
         known = [(a, b, s) for a, b, s in pairs if a in self and b in self]
         if len(known) < 2:
             raise ValueError(f"evaluate_similarity: only {len(known)} of {len(pairs)} pairs are in the vocabulary")
+        from scipy.stats import spearmanr      # here, not at import: fastseq.util imports this module
+
         ours = [self.similarity(a, b) for a, b, _ in known]
         rho = spearmanr(ours, [s for _, _, s in known]).statistic
         return {"spearman": float(rho), "pairs": len(known), "skipped": len(pairs) - len(known)}

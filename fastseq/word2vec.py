@@ -16,6 +16,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq import _validate as v
 from fastseq.kernels.sampling import alias_table
 from fastseq.kernels.word2vec import train_span
 
@@ -66,9 +67,7 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     if model not in ("cbow", "skipgram"):
         raise ValueError(f"train_word2vec: model must be 'cbow' or 'skipgram', got {model!r}")
     vocab_size = int(corpus.max()) + 1 if vocab_size is None else _check_int("vocab_size", vocab_size, 1)
-    lo, hi = corpus.min(), corpus.max()
-    if lo < 0 or hi >= vocab_size:
-        raise IndexError(f"train_word2vec: corpus holds id {lo if lo < 0 else hi}, outside [0, {vocab_size})")
+    v.id_array("train_word2vec", "corpus", corpus, vocab_size)
     dim, window = _check_int("dim", dim, 1), _check_int("window", window, 1)
     if lr is None:
         lr = 0.05 if model == "cbow" else 0.025

@@ -107,3 +107,17 @@ def test_cli_trains_and_saves(tmp_path, capsys):
     from fastseq.vectors import KeyedVectors
     assert KeyedVectors.load_word2vec_format(out).vectors.shape == (8, 8)
 
+
+
+def test_loss_stays_finite_when_every_target_is_at_the_probability_floor():
+    """30 negatives all given probability ~0 (clamped to 1e-12): 1e-12**31 per example would
+    underflow a per-example product; the kernel folds target by target."""
+    V, D, negative = 40, 8, 30
+    corpus = np.arange(200, dtype=np.int32) % V
+    prob, alias = alias_table(np.full(V, 1.0 / V))
+    W_in, W_out = np.full((V, D), 10.0, np.float32), np.full((V, D), 10.0, np.float32)
+    loss, pairs = np.zeros(2), np.zeros(2, dtype=np.int64)
+    train_span(corpus, 0, 200, W_in, W_out, prob, alias, 2, negative, True, 1e-9, 0.0, 1e6, np.uint64(5), 1,
+               loss, pairs)
+    per_example = loss.sum() / pairs.sum()
+    assert np.isfinite(per_example) and per_example == pytest.approx(negative * -np.log(1e-12), rel=1e-3)

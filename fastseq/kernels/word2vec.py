@@ -46,8 +46,7 @@ def _next(state):
 def _pair(H, i, W_out, t, label, lr, neu1e):
     """One logistic step of the input vector H[i] against the output row W_out[t]:
     neu1e += g W_out[t]; W_out[t] += g H[i]. Returns σ(±H[i]·W_out[t]), the probability given to
-    the right label (at least 1e-12). Rows are indexed, not sliced: a slice would update the
-    array's reference count, an atomic write both threads make to one shared cache line."""
+    the right label (at least 1e-12). Rows indexed, not sliced (see the module docstring)."""
     D = H.shape[1]
     s = H[i, 0] * 0
     for d in range(D):
@@ -61,11 +60,22 @@ def _pair(H, i, W_out, t, label, lr, neu1e):
     return max(np.float64(q), 1e-12)
 
 
+@njit(cache=True, inline="always")
+def _fold_loss(loss, running, prob):
+    """Multiply ``prob`` into the running product; move the product into the summed loss (as
+    -log) before it can underflow. Returns (loss, running)."""
+    running *= prob
+    if running < 1e-200:            # prob ≥ 1e-12, so the product never underflows first
+        loss -= np.log(running)
+        running = 1.0
+    return loss, running
+
+
 @njit(cache=True, inline="always", **KERNEL)
-def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state):
-    """The positive target w and ``len(negatives)`` drawn ones against H[i]; returns (the product
-    of their probabilities, state). All ids are drawn before any row is touched, so the rows'
-    addresses are known early and their loads overlap."""
+def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state, loss, running):
+    """The positive target w and ``len(negatives)`` drawn ones against H[i], their probabilities
+    folded into (loss, running); returns (state, loss, running). All ids are drawn before any
+    row is touched, so the rows' addresses are known early and their loads overlap."""
     k = 0
     while k < negatives.shape[0]:
         state, u1 = _next(state)
@@ -75,10 +85,10 @@ def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state):
             negatives[k] = t
             prefetch_row(W_out, t)
             k += 1
-    prob_product = _pair(H, i, W_out, w, 1, lr, neu1e)
+    loss, running = _fold_loss(loss, running, _pair(H, i, W_out, w, 1, lr, neu1e))
     for k in range(negatives.shape[0]):
-        prob_product *= _pair(H, i, W_out, negatives[k], 0, lr, neu1e)
-    return prob_product, state
+        loss, running = _fold_loss(loss, running, _pair(H, i, W_out, negatives[k], 0, lr, neu1e))
+    return state, loss, running
 
 
 @njit(cache=True, **KERNEL)
@@ -117,11 +127,8 @@ def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow, lr
             inv = W_in.dtype.type(1.0 / count)
             for d in range(D):
                 neu1[0, d] *= inv
-            q, state = _targets(w, neu1, 0, W_out, prob, alias, lr, neu1e, negatives, state)
-            running *= q
-            if running < 1e-200:            # each q ≥ 1e-72: no underflow before this check
-                loss -= np.log(running)
-                running = 1.0
+            state, loss, running = _targets(w, neu1, 0, W_out, prob, alias, lr, neu1e, negatives, state, loss,
+                                            running)
             pairs += 1
             for q in range(lo, hi + 1):
                 if q != p:
@@ -135,11 +142,8 @@ def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow, lr
                 c = corpus[q]
                 for d in range(D):
                     neu1e[d] = 0
-                q, state = _targets(w, W_in, c, W_out, prob, alias, lr, neu1e, negatives, state)
-                running *= q
-                if running < 1e-200:
-                    loss -= np.log(running)
-                    running = 1.0
+                state, loss, running = _targets(w, W_in, c, W_out, prob, alias, lr, neu1e, negatives, state,
+                                                loss, running)
                 pairs += 1
                 for d in range(D):
                     W_in[c, d] += neu1e[d]

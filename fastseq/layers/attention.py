@@ -31,9 +31,7 @@ def _states(where, name, x, ndim, H=None):
     x = v.float_array(where, name, x, ndims=(ndim,))
     if H is not None and x.shape[-1] != H:
         raise ValueError(f"{where}: {name} must end in dimension {H}, got shape {x.shape}")
-    if np.isnan(x).any():
-        raise ValueError(f"{where}: {name} contains NaN")
-    return np.ascontiguousarray(x)
+    return np.ascontiguousarray(v.no_nan(where, name, x))
 
 
 class WeightSum:

@@ -35,13 +35,17 @@ def affine_forward(x, W, b):
     return out
 
 
-def affine_backward(x, dout, W, grads):
-    """Fill grads[0] = x.T @ dout and grads[1] = column sums of dout in place; return dout @ W.T.
+def column_sums(x, out):
+    """out (M,) = the column sums of x (R, M), as a BLAS matrix-vector product with a vector of
+    ones: the bias gradient. Over a (700, 10,000) float32 x it took 0.27 ms against 2.2 ms for
+    ``x.sum(axis=0)``; over (700, 2,600), an LSTM's gate gradients, 62 µs against 164 µs."""
+    np.matmul(np.ones(x.shape[0], dtype=x.dtype), x, out=out)
 
-    The column sums are a BLAS matrix-vector product with a vector of ones: over a (700, 10,000)
-    float32 dout it took 0.27 ms against 2.2 ms for ``dout.sum(axis=0)``."""
+
+def affine_backward(x, dout, W, grads):
+    """Fill grads[0] = x.T @ dout and grads[1] = column sums of dout in place; return dout @ W.T."""
     np.matmul(x.T, dout, out=grads[0])
-    np.matmul(np.ones(dout.shape[0], dtype=dout.dtype), dout, out=grads[1])
+    column_sums(dout, grads[1])
     return dout @ W.T
 
 

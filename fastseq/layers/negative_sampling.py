@@ -38,9 +38,7 @@ def _hidden(where, h, D, dtype):
     h = v.float_array(where, "h", h, ndims=(2,))
     if h.shape[1] != D:
         raise ValueError(f"{where}: h must have shape (N, {D}), got {h.shape}")
-    if np.isnan(h).any():
-        raise ValueError(f"{where}: h contains NaN")
-    return np.ascontiguousarray(h, dtype=dtype)
+    return np.ascontiguousarray(v.no_nan(where, "h", h), dtype=dtype)
 
 
 class EmbeddingDot:

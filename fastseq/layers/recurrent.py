@@ -15,9 +15,11 @@ the same engine run for T=1, with the caller's state. Computation happens in Wx'
 """
 import numpy as np
 
+from fastseq import _validate as v
 from fastseq.kernels.recurrent import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
                                    gru_step_output, lstm_step_backward, lstm_step_forward,
                                    rnn_step_backward, rnn_step_forward)
+from fastseq.layers.core import affine_forward, column_sums
 from fastseq.reference import time_layers as reference_time_layers
 
 __all__ = ["RNN", "LSTM", "GRU", "TimeRNN", "TimeLSTM", "TimeGRU", "TimeBiLSTM"]
@@ -32,9 +34,7 @@ def _float_input(where, name, x, shape, dtype):
     if x.ndim != len(shape) or any(not isinstance(s, str) and s != d for s, d in zip(shape, x.shape)):
         want = "(" + ", ".join(str(s) for s in shape) + ")"
         raise ValueError(f"{where}: {name} must have shape {want}, got {x.shape}")
-    if np.isnan(x).any():
-        raise ValueError(f"{where}: {name} contains NaN")
-    return x.astype(dtype, copy=False)
+    return v.no_nan(where, name, x).astype(dtype, copy=False)
 
 
 def _check_params(where, Wx, Wh, b, blocks):
@@ -67,7 +67,7 @@ class _Recurrence:
         """xs_tm (T, N, D), h0/c0 (N, H) → hs (T, N, H) and the last c (or None)."""
         Wx, _, b = self.params
         T, N, D = xs_tm.shape
-        ax = (xs_tm.reshape(T * N, D) @ Wx + b).reshape(T, N, -1)
+        ax = affine_forward(xs_tm.reshape(T * N, D), Wx, b).reshape(T, N, -1)
         hs, cs, state = self._steps_forward(ax, h0, c0)
         self._cache = (xs_tm, h0, hs, state)
         return hs, (cs[-1] if cs is not None else None)
@@ -88,7 +88,7 @@ class _Recurrence:
         h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
         np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
         self._weight_grad_h(h_prev, dA2, state)
-        np.sum(dA2, axis=0, out=self.grads[2])
+        column_sums(dA2, self.grads[2])
         return (dA2 @ Wx.T).reshape(T, N, D), dh, dc
 
     def _weight_grad_h(self, h_prev, dA2, state):
