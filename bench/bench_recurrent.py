@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from numba import njit
 
+from _floors import recurrent_products
+
 import fastseq.layers.time_layers as F
 import fastseq.reference.time_layers as R
 from fastseq import models
@@ -60,20 +62,8 @@ def test_time_recurrent(benchmark, paired, cell, H, impl, L):
 def test_time_recurrent_gemm_floor(benchmark, paired, cell, H):
     """The same matrix products alone: input projection, T recurrent products forward and back,
     dWx, dWh, dxs (for GRU the recurrent product is split in two, the same flops)."""
-    (Wx, Wh, _), xs, _ = _inputs(cell, H)
-    N, T = 20, 35
-    x2 = xs.reshape(N * T, H)
-    h = np.ones((N, H), np.float32)
-    dA = np.ones((N * T, Wx.shape[1]), np.float32)
-
-    def products():
-        x2 @ Wx
-        for _ in range(T):
-            h @ Wh
-            dA[:N] @ Wh.T
-        x2.T @ dA
-        x2.T @ dA
-        dA @ Wx.T
+    (Wx, _, _), _, _ = _inputs(cell, H)
+    products = recurrent_products(35, 20, Wx.shape[0], H, blocks=Wx.shape[1] // H)
     paired(benchmark, _group(cell, H), "gemm-floor", products, rounds=10)
 
 
@@ -203,24 +193,15 @@ def test_lm_iteration_gemm_floor(benchmark, paired, name):
     products forward and back, dWx, dWh, dx; the vocabulary affine forward, dW and dx."""
     c = LM_CASES[name]
     D, H, V, N, T = c["D"], c["H"], 10000, 20, 35
+    lstm = recurrent_products(T, N, D, H)
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((N * T, D)).astype(np.float32)
     h = rng.standard_normal((N * T, H)).astype(np.float32)
-    Wx = rng.standard_normal((D, 4 * H)).astype(np.float32)
-    Wh = rng.standard_normal((H, 4 * H)).astype(np.float32)
-    dA = rng.standard_normal((N * T, 4 * H)).astype(np.float32)
     W = rng.standard_normal((H, V)).astype(np.float32)
     dy = rng.standard_normal((N * T, V)).astype(np.float32)
 
     def products():
         for _ in range(c["layers"]):
-            x @ Wx
-            for _ in range(T):
-                h[:N] @ Wh
-                dA[:N] @ Wh.T
-            x.T @ dA
-            h.T @ dA
-            dA @ Wx.T
+            lstm()
         h @ W
         h.T @ dy
         dy @ W.T

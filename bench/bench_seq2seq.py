@@ -4,6 +4,7 @@ An "epoch" here is the first 5,120 training questions (40 batches of 128) so the
 side stays short; settings are the book's (wordvec 16, hidden 128 / 256, Adam, clip 5)."""
 import numpy as np
 import pytest
+from _floors import recurrent_products
 
 from fastseq.datasets import sequence
 from fastseq.models import seq2seq as fast_models
@@ -38,24 +39,6 @@ def test_epoch(benchmark, paired, data, name, hidden, impl):
     paired(benchmark, f"{name} epoch of 40 batches, {data}, hidden {hidden}", impl, epoch, rounds=3)
 
 
-def _lstm_products(rng, T, N, D, H):
-    x = rng.standard_normal((T * N, D)).astype(np.float32)
-    hs = rng.standard_normal((T * N, H)).astype(np.float32)
-    Wx = rng.standard_normal((D, 4 * H)).astype(np.float32)
-    Wh = rng.standard_normal((H, 4 * H)).astype(np.float32)
-    dA = rng.standard_normal((T * N, 4 * H)).astype(np.float32)
-
-    def run():
-        x @ Wx
-        for t in range(T):
-            hs[:N] @ Wh
-            dA[:N] @ Wh.T
-        x.T @ dA
-        hs.T @ dA
-        dA @ Wx.T
-    return run
-
-
 @pytest.mark.parametrize("data,name,hidden", CASES)
 def test_epoch_gemm_floor(benchmark, paired, data, name, hidden):
     """The matrix products of the same 40 batches alone: encoder and decoder LSTMs (input
@@ -65,7 +48,7 @@ def test_epoch_gemm_floor(benchmark, paired, data, name, hidden):
     V, N, D, H = len(sequence.get_vocab()[1]), 128, 16, hidden
     Te, Td = x.shape[1], t.shape[1] - 1
     rng = np.random.default_rng(0)
-    encoder, decoder = _lstm_products(rng, Te, N, D, H), _lstm_products(rng, Td, N, D, H)
+    encoder, decoder = recurrent_products(Te, N, D, H), recurrent_products(Td, N, D, H)
     H_out = 2 * H if name == "AttentionSeq2seq" else H
     h_out = rng.standard_normal((Td * N, H_out)).astype(np.float32)
     W_out = rng.standard_normal((H_out, V)).astype(np.float32)
