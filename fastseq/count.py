@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastseq import _validate as v
+from fastseq._lang import phrase
 from fastseq.kernels.cooccurrence import count_dense, fill_rows, positions_by_word, row_lengths
 from fastseq.kernels.ppmi import ppmi_csr, ppmi_dense
 
@@ -95,14 +96,18 @@ def _count_matrix(where, C):
 
 def ppmi(C, verbose=False, eps=1e-8):
     """The book's PPMI of a dense count matrix C (R, K): float32 (R, K), both marginals from the
-    column sums. ``verbose`` is accepted for the book's signature (the work is one kernel call,
-    so there is no progress to print)."""
+    column sums. ``verbose=True`` prints the book's hundred progress lines (``"%.1f%% done"``)
+    after the one kernel call that does the work."""
     C = _count_matrix("ppmi", C)
     S = C.sum(axis=0, dtype=np.float64)
     if C.shape[0] != C.shape[1]:
         raise ValueError(f"ppmi: C must be square (the book's marginals assume it), got {C.shape}")
     M = np.empty(C.shape, dtype=np.float32)
     ppmi_dense(C, float(S.sum()), S, S, float(eps), 0.0, M)
+    if verbose:
+        total = C.shape[0] * C.shape[1]
+        for count in range(total // 100 + 1, total + 1, total // 100 + 1):
+            print(phrase("percent_done") % (100 * count / total))
     return M
 
 

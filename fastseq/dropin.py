@@ -1,12 +1,19 @@
 """Run an unmodified script written for the book's layout with fastseq's modules in its place.
 
-    python -m fastseq.dropin SCRIPT.py [args...]
+    python -m fastseq.dropin [--lang ko|en] SCRIPT.py [args...]
 
 The book's scripts import ``common.layers``, ``common.optimizer``, ``dataset.ptb`` and so on,
 with the script's folder and its parent on ``sys.path``. This runner puts both folders on
 ``sys.path`` and serves fastseq's modules under the book's names (ahead of any ``common/``
 folder on disk), then runs the script as ``__main__``. A module or name the script imports that
 fastseq does not provide yet raises ``ImportError`` naming it.
+
+The book's helpers print their lines in the script's edition's language (Korean when the book
+tree beside the script is the Korean edition's, else English); ``--lang`` overrides it. Random
+draws are the book's own calls on NumPy's global generator (dropout masks, negative samples), so
+a seeded script prints the book's numbers; ``FASTSEQ_DRAWS=fast`` uses the kernels' faster
+streams instead. The book tree's ``dataset/`` folder is searched for data after
+``$FASTSEQ_DATA``.
 """
 import importlib
 import importlib.abc
@@ -15,6 +22,10 @@ import os
 import runpy
 import sys
 import types
+
+from fastseq._draws import set_draws
+from fastseq._lang import LANGUAGES, set_language
+from fastseq.datasets import _files
 
 # book module name -> fastseq module serving it
 MODULES = {
@@ -124,12 +135,45 @@ def install():
         sys.meta_path.insert(0, _Finder())
 
 
-def run(script, args=()):
-    """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]`` and fastseq served."""
+def book_tree(script):
+    """The book tree a script belongs to: the first of its folder and that folder's parent that
+    holds ``common/`` or ``dataset/``, else None."""
+    folder = os.path.dirname(os.path.abspath(script))
+    for d in (folder, os.path.dirname(folder)):
+        if os.path.isdir(os.path.join(d, "common")) or os.path.isdir(os.path.join(d, "dataset")):
+            return d
+    return None
+
+
+def detect_language(script):
+    """"ko" when the script's edition is the Korean one, else "en": the book tree's
+    ``common/trainer.py`` (else the script itself) is read, and Hangul in it means Korean."""
+    tree = book_tree(script)
+    candidates = [os.path.join(tree, "common", "trainer.py")] if tree else []
+    candidates.append(script)
+    for path in candidates:
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+            return "ko" if any("\uac00" <= ch <= "\ud7a3" for ch in text) else "en"
+    return "en"
+
+
+def run(script, args=(), lang=None):
+    """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]`` and fastseq served.
+
+    ``lang`` ("ko"/"en") sets the language of the book's printed lines; None detects the
+    script's edition (``detect_language``). The book tree's ``dataset/`` folder joins the
+    places the data loaders search (after ``$FASTSEQ_DATA``)."""
     script = os.path.abspath(script)
     if not os.path.isfile(script):
         raise FileNotFoundError(f"fastseq.dropin: no script {script}")
     folder = os.path.dirname(script)
+    set_language(lang or detect_language(script))
+    set_draws(os.environ.get("FASTSEQ_DRAWS") or "book")
+    tree = book_tree(script)
+    if tree and os.path.isdir(os.path.join(tree, "dataset")):
+        _files.flat_dirs.append(os.path.join(tree, "dataset"))
     install()
     sys.argv = [script, *args]
     for p in (os.path.dirname(folder), folder):
@@ -139,13 +183,28 @@ def run(script, args=()):
 
 
 def main(argv=None):
-    """Command line: ``python -m fastseq.dropin SCRIPT.py [args...]``."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Command line: ``python -m fastseq.dropin [--lang ko|en] SCRIPT.py [args...]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = None
+    if argv and (argv[0] == "--lang" or argv[0].startswith("--lang=")):
+        if "=" in argv[0]:
+            lang, argv = argv[0].split("=", 1)[1], argv[1:]
+        else:
+            lang, argv = (argv[1] if len(argv) > 1 else ""), argv[2:]
+        if lang not in LANGUAGES:
+            print(f"fastseq.dropin: --lang must be one of {', '.join(LANGUAGES)}, got {lang!r}",
+                  file=sys.stderr)
+            return 2
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 2
     try:
-        run(argv[0], argv[1:])
+        run(argv[0], argv[1:], lang=lang)
+    except FileNotFoundError as exc:
+        if str(exc).startswith("fastseq.dropin"):
+            print(exc, file=sys.stderr)
+            return 2
+        raise
     except ImportError as exc:
         if str(exc).startswith("fastseq.dropin"):
             print(exc, file=sys.stderr)

@@ -6,11 +6,14 @@ turns it off; it is off by itself when stderr is not a terminal), a non-finite l
 training with ``FloatingPointError`` before the optimizer touches the weights, and ``plot``
 writes a PNG instead of opening a window.
 """
+import os
+import sys
 import time
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq._lang import phrase
 from fastseq.util import clip_grads, remove_duplicate
 
 
@@ -32,7 +35,8 @@ def _step(model, optimizer, loss, max_grad, epoch, iters):
 
 
 def _save_curve(values, eval_interval, ylabel, ylim, path):
-    """Write ``values`` against iterations as a PNG at ``path``; None without matplotlib."""
+    """Write ``values`` against iterations as a PNG at ``path`` and say so; None without
+    matplotlib. ``ylabel`` is a phrase key ("loss" or "perplexity")."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -42,11 +46,12 @@ def _save_curve(values, eval_interval, ylabel, ylim, path):
     ax = fig.subplots()
     x = np.arange(len(values))
     ax.plot(x, values, label="train")
-    ax.set_xlabel("iterations (x" + str(eval_interval) + ")")
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(phrase("iterations") % eval_interval)
+    ax.set_ylabel(phrase(ylabel))
     if ylim is not None:
         ax.set_ylim(*ylim)
     fig.savefig(path)
+    print(f"plot: wrote {os.path.abspath(path)}", file=sys.stderr)
     return path
 
 
@@ -74,9 +79,9 @@ def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval
                     if metric == "perplexity":
                         value = np.exp(value)
                     bar.set_postfix({metric: f"{value:.2f}"})
-                    tqdm.write("| epoch %d |  iter %d / %d | time %d[s] | %s %.2f"
+                    tqdm.write(phrase("progress")
                                % (trainer.current_epoch + 1, iters + 1, max_iters,
-                                  time.time() - start_time, metric, value))
+                                  time.time() - start_time, phrase(metric), value), file=sys.stdout)
                     record.append(float(value))
                     total_loss, loss_count = 0.0, 0
             trainer.current_epoch += 1
@@ -97,16 +102,22 @@ class Trainer:
     def fit(self, x, t, max_epoch=10, batch_size=32, max_grad=None, eval_interval=20,
             progress=None):
         """Shuffle every epoch, ``len(x) // batch_size`` steps each; record the mean loss every
-        ``eval_interval`` steps. ``progress``: True/False forces the bar on/off."""
+        ``eval_interval`` steps. ``progress``: True/False forces the bar on/off.
+
+        The shuffle is cumulative, as in the book: each epoch permutes the previous epoch's
+        order (one ``np.random.permutation`` per epoch), so a seeded run draws the same batches."""
         data_size = len(x)
         max_iters = data_size // batch_size
         if max_iters < 1:
             raise ValueError(f"Trainer.fit: {data_size} samples is fewer than batch_size={batch_size}")
         self.eval_interval = eval_interval
 
+        order = [x, t]
+
         def epoch_batches():
             idx = np.random.permutation(np.arange(data_size))
-            xe, te = x[idx], t[idx]
+            order[0], order[1] = order[0][idx], order[1][idx]
+            xe, te = order
             for i in range(max_iters):
                 yield xe[i * batch_size:(i + 1) * batch_size], te[i * batch_size:(i + 1) * batch_size]
 

@@ -1,19 +1,21 @@
 """The book's ``common/util``: text preprocessing, similarity, gradient helpers, evaluation.
 
 Vectorised where the book loops in Python; printed output keeps the book's format and scores.
-``most_similar`` and ``analogy`` rank with ``fastseq.vectors.nearest``, as ``KeyedVectors`` does,
-on the book's scores (cosine with the book's eps; for analogies, raw rows against the unit query).
+``most_similar`` and ``analogy`` print the book's scores (cosine with the book's eps; for
+analogies, raw rows against the unit query) in the book's order (a full argsort, which decides
+how equal scores are listed); ``KeyedVectors`` ranks with a partial sort instead.
 ``create_co_matrix`` and ``ppmi`` come from ``fastseq.count``.
 """
 import os
+import sys
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq._lang import phrase
 from fastseq._validate import flat_view
 from fastseq.count import create_co_matrix, ppmi
 from fastseq.kernels.optim import scale_inplace, sum_of_squares
-from fastseq.vectors import nearest
 
 
 def preprocess(text):
@@ -36,21 +38,38 @@ def cos_similarity(x, y, eps=1e-8):
 
 
 def _cos_all(word_matrix, query_vec, eps=1e-8):
-    """cos_similarity of every row of word_matrix with query_vec, in one matrix product."""
+    """cos_similarity of every row of word_matrix with query_vec (V,) float64. float32/float64
+    rows go through one matrix product; float16 rows (the book's pickled vectors) are computed
+    row by row in float16, as the book does, so the printed scores are the book's."""
+    if word_matrix.dtype == np.float16:
+        return np.array([cos_similarity(row, query_vec, eps) for row in word_matrix], dtype=np.float64)
     norms = np.sqrt(np.sum(word_matrix.astype(np.float64) ** 2, axis=1)) + eps
     q = query_vec / (np.sqrt(np.sum(query_vec.astype(np.float64) ** 2)) + eps)
     return (word_matrix @ q) / norms
 
 
+def _print_ranked(similarity, id_to_word, skip_words, top, skip_nan):
+    """Print `` word: score`` for the ``top`` best ids in the book's order: a full descending
+    argsort of ``similarity`` (so equal scores come out as the book prints them), the words in
+    ``skip_words`` (and NaN scores if ``skip_nan``) left out."""
+    count = 0
+    for i in (-1 * similarity).argsort():
+        if (skip_nan and np.isnan(similarity[i])) or id_to_word[i] in skip_words:
+            continue
+        print(" {0}: {1}".format(id_to_word[i], similarity[i]))
+        count += 1
+        if count >= top:
+            return
+
+
 def most_similar(query, word_to_id, id_to_word, word_matrix, top=5):
     """Print the ``top`` words most cosine-similar to ``query`` (the query itself excluded)."""
     if query not in word_to_id:
-        print("%s is not found" % query)
+        print(phrase("not_found") % query)
         return
     print("\n[query] " + query)
-    similarity = _cos_all(word_matrix, word_matrix[word_to_id[query]])
-    for i, _ in nearest(similarity, {word_to_id[query]}, top):
-        print(" %s: %s" % (id_to_word[i], similarity[i]))
+    similarity = _cos_all(word_matrix[:len(id_to_word)], word_matrix[word_to_id[query]])
+    _print_ranked(similarity, id_to_word, (query,), top, skip_nan=False)
 
 
 def convert_one_hot(corpus, vocab_size):
@@ -92,7 +111,7 @@ def analogy(a, b, c, word_to_id, id_to_word, word_matrix, top=5, answer=None):
     """Print the words closest to ``b - a + c`` (3CosAdd), the three query words excluded."""
     for word in (a, b, c):
         if word not in word_to_id:
-            print("%s is not found" % word)
+            print(phrase("not_found") % word)
             return
     print("\n[analogy] " + a + ":" + b + " = " + c + ":?")
     a_vec, b_vec, c_vec = (word_matrix[word_to_id[w]] for w in (a, b, c))
@@ -100,8 +119,7 @@ def analogy(a, b, c, word_to_id, id_to_word, word_matrix, top=5, answer=None):
     similarity = np.dot(word_matrix, query_vec)
     if answer is not None:
         print("==>" + answer + ":" + str(np.dot(word_matrix[word_to_id[answer]], query_vec)))
-    for i, _ in nearest(similarity, {word_to_id[w] for w in (a, b, c)}, top):
-        print(" {0}: {1}".format(id_to_word[i], similarity[i]))
+    _print_ranked(similarity, id_to_word, (a, b, c), top, skip_nan=True)
 
 
 def clip_grads(grads, max_norm):
@@ -163,7 +181,8 @@ def remove_duplicate(params, grads):
 
 def eval_perplexity(model, corpus, batch_size=10, time_size=35):
     """Perplexity of ``model`` on a 1-D id corpus: ``batch_size`` streams at evenly spaced offsets,
-    ``time_size`` steps per call, ``model.forward(xs, ts, train_flg=False)`` (or without the flag)."""
+    ``time_size`` steps per call, ``model.forward(xs, ts, train_flg=False)`` (or without the flag).
+    Prints the book's header line and, after the progress bar (on stderr), its closing blank line."""
     corpus = np.asarray(corpus)
     corpus_size = len(corpus)
     max_iters = (corpus_size - 1) // (batch_size * time_size)
@@ -173,8 +192,9 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35):
     jump = (corpus_size - 1) // batch_size
     starts = np.arange(batch_size)[:, None] * jump + np.arange(time_size)[None, :]
     total_loss = 0.0
+    print(phrase("evaluating_perplexity"))
     for iters in tqdm(range(max_iters), desc="perplexity", unit="batch", leave=False,
-                      disable=None):
+                      disable=None, file=sys.stderr):
         pos = starts + iters * time_size
         xs = corpus[pos % corpus_size].astype(np.int32)
         ts = corpus[(pos + 1) % corpus_size].astype(np.int32)
@@ -183,6 +203,7 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35):
         except TypeError:
             loss = model.forward(xs, ts)
         total_loss += loss
+    print("")
     return float(np.exp(total_loss / max_iters))
 
 

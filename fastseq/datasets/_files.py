@@ -34,11 +34,19 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+# Folders that hold data files directly (no ``ptb/``/``seq/`` level), searched after
+# ``$FASTSEQ_DATA``: the drop-in runner adds the book tree's own ``dataset/`` folder here, where
+# the book's loaders keep ``ptb.train.txt`` and ``addition.txt``.
+flat_dirs = []
+
+
 def candidate_dirs(folder):
-    """The folders searched for ``folder``'s files, in order."""
+    """The folders searched for ``folder``'s files, in order: ``$FASTSEQ_DATA/<folder>``, each
+    of ``flat_dirs``, then the user cache's ``<folder>``."""
     dirs = []
     if os.environ.get(ENV):
         dirs.append(Path(os.environ[ENV]) / folder)
+    dirs.extend(Path(d) for d in flat_dirs)
     dirs.append(cache_dir() / folder)
     return dirs
 

@@ -83,3 +83,84 @@ def draw_negatives(prob, alias, target, exclude, seed, out):
                     continue
             out[n, j] = x
             j += 1
+
+
+@njit(cache=True, inline="always")
+def _mass_through(cum, p, removed, n_removed, j):
+    """cum[j] less the probability of the removed ids ≤ j: the unnormalised cdf at j of p with
+    ``removed[:n_removed]`` set to 0."""
+    m = cum[j]
+    for r in range(n_removed):
+        if removed[r] <= j:
+            m -= p[removed[r]]
+    return m
+
+
+@njit(cache=True)
+def _search_without(cum, p, removed, n_removed, x):
+    """The id ``np.searchsorted(cdf, x, side="right")`` gives for the cdf of p with the removed
+    ids zeroed, x in [0, total mass). Never returns an id of zero mass (rounding guard)."""
+    V = p.shape[0]
+    lo, hi = 0, V
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _mass_through(cum, p, removed, n_removed, mid) > x:
+            hi = mid
+        else:
+            lo = mid + 1
+    step = 1 if lo < V else -1
+    j = min(lo, V - 1)
+    while 0 <= j < V:
+        usable = p[j] > 0.0
+        for r in range(n_removed):
+            if removed[r] == j:
+                usable = False
+        if usable:
+            return j
+        j += step
+        if j == V:
+            step, j = -1, min(lo, V - 1)
+    return -1
+
+
+@njit(cache=True)
+def draw_rows_like_numpy_choice(cum, p, target, uniforms, state, out):
+    """Each row n of out (N, K) int32 as the book draws it: ``np.random.choice(V, K,
+    replace=False, p=q)`` with q = p (V,) float64 with target[n] zeroed, consuming ``uniforms``
+    in NumPy's order (a round of K - found draws against the cdf without the ids found so far;
+    repeats within a round dropped, first occurrence kept; rounds until K distinct ids).
+    ``cum`` (V,) is ``np.cumsum(p)``. ``state`` int64 [row, found, pos] is where to resume; it
+    is updated. Returns True when all rows are drawn, False when ``uniforms`` ran out (the
+    caller appends more and calls again)."""
+    N, K = out.shape
+    removed = np.empty(K + 1, dtype=np.int64)
+    fresh = np.empty(K, dtype=np.int64)
+    row, found, pos = state[0], state[1], state[2]
+    while row < N:
+        need = K - found
+        if uniforms.shape[0] - pos < need:
+            break
+        removed[0] = target[row]
+        for f in range(found):
+            removed[1 + f] = out[row, f]
+        n_removed = found + 1
+        total = _mass_through(cum, p, removed, n_removed, p.shape[0] - 1)
+        n_fresh = 0
+        for d in range(need):
+            j = _search_without(cum, p, removed, n_removed, uniforms[pos + d] * total)
+            repeated = False
+            for e in range(n_fresh):
+                if fresh[e] == j:
+                    repeated = True
+            if not repeated:
+                fresh[n_fresh] = j
+                n_fresh += 1
+        pos += need
+        for e in range(n_fresh):
+            out[row, found + e] = fresh[e]
+        found += n_fresh
+        if found == K:
+            row += 1
+            found = 0
+    state[0], state[1], state[2] = row, found, pos
+    return row == N

@@ -9,6 +9,7 @@ import numba
 import numpy as np
 
 from fastseq import _validate as v
+from fastseq._draws import book_draws
 from fastseq.kernels.activations import (dropout_backward, dropout_forward, sigmoid_backward,
                                          sigmoid_cross_entropy_backward,
                                          sigmoid_cross_entropy_forward, sigmoid_forward)
@@ -230,9 +231,15 @@ class Dropout:
         return 1.0
 
     def _drop(self, x, name):
-        """x * mask * scale with a fresh mask kept in ``self.mask``."""
+        """x * mask * scale with a fresh mask kept in ``self.mask``. In "book" draw mode the mask
+        is the book's ``np.random.rand(*x.shape) > dropout_ratio`` (float64 uniforms from
+        NumPy's global generator), else one kernel draws it from a counter-based stream."""
         x = np.ascontiguousarray(v.float_array(type(self).__name__, name, x))
         out = np.empty_like(x)
+        if book_draws():
+            self.mask = np.random.rand(*x.shape) > self.dropout_ratio
+            dropout_backward(x.reshape(-1), self.mask.reshape(-1), self._train_scale(), out.reshape(-1))
+            return out
         self.mask = np.empty(x.shape, dtype=np.bool_)
         dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, self._train_scale(),
                         out.reshape(-1), self.mask.reshape(-1))

@@ -14,7 +14,8 @@ import numpy as np
 from fastseq import _validate as v
 from fastseq.kernels.embedding import embedding_backward
 from fastseq.kernels.negative_sampling import ns_loss_backward, ns_loss_forward
-from fastseq.kernels.sampling import alias_table, draw_negatives
+from fastseq._draws import book_draws
+from fastseq.kernels.sampling import alias_table, draw_negatives, draw_rows_like_numpy_choice
 from fastseq.layers.core import Embedding, _loss_is_finite, draw_seed
 
 __all__ = ["EmbeddingDot", "UnigramSampler", "NegativeSamplingLoss", "zero_grad_view"]
@@ -73,7 +74,12 @@ class UnigramSampler:
     semantics: never the row's target and no repeats within a row (rejection over an O(1)
     alias-method draw). ``exclude=False`` allows both, as the book's GPU path does, and is faster
     when sample_size is a sizeable part of the vocabulary. Draws come from a counter-based stream
-    seeded from ``np.random``, so ``np.random.seed`` makes them reproducible."""
+    seeded from ``np.random``, so ``np.random.seed`` makes them reproducible.
+
+    Under ``fastseq._draws`` "book" mode (the drop-in runner's default) the excluding sampler
+    draws exactly what the book's ``np.random.choice(..., replace=False, p=...)`` loop draws from
+    NumPy's global generator, by a binary search on one cumulative sum per call instead of a
+    fresh O(V) distribution per row; the result is then int32, as the book's."""
 
     def __init__(self, corpus, power, sample_size, exclude=True):
         corpus = np.asarray(corpus)
@@ -96,6 +102,7 @@ class UnigramSampler:
         p = counts.astype(np.float64) ** power
         self.word_p = p / p.sum()
         self._prob, self._alias = alias_table(self.word_p)
+        self._cum = np.cumsum(self.word_p)
 
     def get_negative_sample(self, target):
         target = v.id_array("UnigramSampler", "target", target, self.vocab_size)
@@ -105,8 +112,25 @@ class UnigramSampler:
             alone = self.word_p[target] >= 1.0 - 1e-12
             if alone.any():
                 raise ValueError("UnigramSampler: a target is the only word with nonzero probability")
+        if self.exclude and book_draws():
+            return self._book_sample(target)
         out = np.empty((target.shape[0], self.sample_size), dtype=np.int64)
         draw_negatives(self._prob, self._alias, target, self.exclude, draw_seed(), out)
+        return out
+
+    def _book_sample(self, target):
+        """The book's per-row ``np.random.choice`` draws: uniforms taken from NumPy's global
+        generator in its order, never more than the book takes (each pass draws only what the
+        rows left need at the least)."""
+        N, K = target.shape[0], self.sample_size
+        out = np.empty((N, K), dtype=np.int32)
+        state = np.zeros(3, dtype=np.int64)
+        uniforms = np.random.rand(N * K)
+        while not draw_rows_like_numpy_choice(self._cum, self.word_p, target, uniforms, state, out):
+            row, found, pos = (int(s) for s in state)
+            least = (K - found) + (N - row - 1) * K
+            uniforms = np.concatenate([uniforms[pos:], np.random.rand(least - (uniforms.shape[0] - pos))])
+            state[2] = 0
         return out
 
 

@@ -41,6 +41,8 @@ def _check_params(where, Wx, Wh, b, blocks):
     H = Wh.shape[0] if np.ndim(Wh) == 2 else -1
     want = {"Wx": ("D", blocks * H), "Wh": (H, blocks * H), "b": (blocks * H,)}
     for name, p in (("Wx", Wx), ("Wh", Wh), ("b", b)):
+        if p is None:
+            continue
         p = np.asarray(p)
         if p.dtype.kind != "f" or p.ndim != len(want[name]) or any(
                 not isinstance(s, str) and s != d for s, d in zip(want[name], p.shape)):
@@ -49,23 +51,59 @@ def _check_params(where, Wx, Wh, b, blocks):
                              f"{blocks} gate blocks), got {p.dtype} {p.shape}")
 
 
+def bias_or_stateful(where, b, stateful):
+    """The Korean edition's ``TimeGRU(Wx, Wh, stateful)`` passes the flag third, where the
+    original passes ``b``: a bool there is the flag. Returns ``(b, stateful)``."""
+    if isinstance(b, (bool, np.bool_)):
+        if stateful:
+            raise TypeError(f"{where}: stateful given twice (third argument {b} and stateful={stateful})")
+        return None, bool(b)
+    return b, stateful
+
+
 class _Recurrence:
     """The engine shared by all recurrent layers. Subclasses set ``blocks`` (gate blocks in the
     packed weights), ``has_cell`` (LSTM's c) and implement ``_steps_forward`` and
-    ``_steps_backward`` over time-major arrays."""
+    ``_steps_backward`` over time-major arrays. ``b=None`` (the Korean edition's bias-free GRU)
+    leaves ``params``/``grads`` as ``[Wx, Wh]``/``[dWx, dWh]`` and adds no bias."""
 
     blocks = 1
     has_cell = False
 
     def __init__(self, Wx, Wh, b):
         _check_params(type(self).__name__, Wx, Wh, b, self.blocks)
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.params = [Wx, Wh] if b is None else [Wx, Wh, b]
+        self.grads = [np.zeros_like(p) for p in self.params]
         self._cache = None
+        self._backward_done = False
+
+    @property
+    def dWx(self):
+        """The book's GRU attribute: grads[0] after a backward, None before."""
+        return self.grads[0] if self._backward_done else None
+
+    @property
+    def dWh(self):
+        """The book's GRU attribute: grads[1] after a backward, None before."""
+        return self.grads[1] if self._backward_done else None
+
+    @property
+    def Wx(self):
+        return self.params[0]
+
+    @property
+    def Wh(self):
+        return self.params[1]
+
+    def _bias(self):
+        """b, or zeros of shape (blocks*H,) for a bias-free layer."""
+        if len(self.params) == 3:
+            return self.params[2]
+        return np.zeros(self.params[1].shape[1], dtype=self.params[0].dtype)
 
     def _run_forward(self, xs_tm, h0, c0):
         """xs_tm (T, N, D), h0/c0 (N, H) → hs (T, N, H) and the last c (or None)."""
-        Wx, _, b = self.params
+        Wx, b = self.params[0], self._bias()
         T, N, D = xs_tm.shape
         ax = affine_forward(xs_tm.reshape(T * N, D), Wx, b).reshape(T, N, -1)
         hs, cs, state = self._steps_forward(ax, h0, c0)
@@ -75,7 +113,7 @@ class _Recurrence:
     def _run_backward(self, dhs_tm, dh, dc):
         """dhs_tm (T, N, H) and the gradients reaching the last h/c (or None) → dxs (T, N, D),
         dh0, dc0 (None without a cell); fills grads."""
-        Wx, _, _ = self.params
+        Wx = self.params[0]
         xs_tm, h0, hs, state = self._cache
         T, N, H = hs.shape
         D = Wx.shape[0]
@@ -88,7 +126,9 @@ class _Recurrence:
         h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
         np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
         self._weight_grad_h(h_prev, dA2, state)
-        column_sums(dA2, self.grads[2])
+        if len(self.grads) == 3:
+            column_sums(dA2, self.grads[2])
+        self._backward_done = True
         return (dA2 @ Wx.T).reshape(T, N, D), dh, dc
 
     def _weight_grad_h(self, h_prev, dA2, state):
@@ -256,9 +296,13 @@ class LSTM(_Step, _LSTMCell):
 
 
 class GRU(_Step, _GRUCell):
-    """One GRU step, blocks z, r, h̃ in ``Wx (D, 3H)``, ``Wh (H, 3H)``, ``b (3H,)``:
+    """One GRU step, blocks z, r, h̃ in ``Wx (D, 3H)``, ``Wh (H, 3H)``, ``b (3H,)`` or None:
     ``h_next = (1-z)*h_prev + z*tanh(x Wxh + (r*h_prev) Whh + bh)``. ``forward(x, h_prev)`` →
-    h_next; ``backward(dh_next)`` → ``(dx, dh_prev)`` and sets grads."""
+    h_next; ``backward(dh_next)`` → ``(dx, dh_prev)`` and sets grads (and ``dWx``/``dWh``).
+    ``GRU(Wx, Wh)`` is the Korean edition's bias-free cell, ``GRU(Wx, Wh, b)`` the original's."""
+
+    def __init__(self, Wx, Wh, b=None):
+        super().__init__(Wx, Wh, b)
 
     def forward(self, x, h_prev):
         return self._step_forward(x, h_prev)[0]
@@ -280,7 +324,7 @@ class _Time:
             self.c = None
 
     def _initial(self, name, N):
-        Wx, Wh, _ = self.params
+        Wx, Wh = self.params[:2]
         state = getattr(self, name)
         if not self.stateful or state is None:
             return np.zeros((N, Wh.shape[0]), dtype=Wx.dtype)
@@ -338,7 +382,13 @@ class TimeLSTM(_Time, _LSTMCell):
 
 
 class TimeGRU(_Time, _GRUCell):
-    """T GRU steps; weights as GRU (blocks z, r, h̃); state ``h``."""
+    """T GRU steps; weights as GRU (blocks z, r, h̃, ``b`` optional); state ``h``. Both
+    editions' calls work: ``TimeGRU(Wx, Wh, b, stateful=False)`` and the Korean
+    ``TimeGRU(Wx, Wh, stateful=False)`` (a bool third argument is the flag)."""
+
+    def __init__(self, Wx, Wh, b=None, stateful=False):
+        b, stateful = bias_or_stateful("TimeGRU", b, stateful)
+        super().__init__(Wx, Wh, b, stateful)
 
 
 class TimeBiLSTM(reference_time_layers.TimeBiLSTM):

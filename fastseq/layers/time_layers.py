@@ -12,7 +12,8 @@ from fastseq.layers.attention import TimeAttention
 from fastseq.layers.recurrent import GRU, LSTM, RNN, TimeBiLSTM, TimeGRU, TimeLSTM, TimeRNN
 
 __all__ = ["RNN", "LSTM", "GRU", "TimeRNN", "TimeLSTM", "TimeGRU", "TimeBiLSTM", "TimeEmbedding",
-           "TimeAffine", "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout", "TimeAttention"]
+           "TimeAffine", "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout", "TimeAttention",
+           "Simple_TimeAffine", "Simple_TimeSoftmaxWithLoss"]
 
 
 class TimeEmbedding(Embedding):
@@ -82,6 +83,33 @@ class TimeSoftmaxWithLoss:
         if self._dx is None:
             raise RuntimeError("TimeSoftmaxWithLoss: backward called before forward")
         return self._dx if dout == 1 else self._dx * self._dx.dtype.type(dout)
+
+
+class Simple_TimeSoftmaxWithLoss(TimeSoftmaxWithLoss):
+    """The book's step-by-step version of TimeSoftmaxWithLoss: the mean over T of each step's
+    batch-mean cross-entropy, which is the mean over all N*T (so one fused kernel computes it);
+    no label is ignored."""
+
+    def __init__(self):
+        super().__init__()
+        self.ignore_label = None
+
+
+class Simple_TimeAffine(TimeAffine):
+    """The book's step-by-step TimeAffine, run as one product over N*T rows, with the book's
+    attributes ``W``, ``b``, ``dW``, ``db`` (None before the first backward) beside
+    ``params``/``grads``. (The book's own backward reads a ``dW`` its Affine layers do not have
+    and fails; this one returns dxs and sets dW, db.)"""
+
+    def __init__(self, W, b):
+        super().__init__(W, b)
+        self.W, self.b = W, b
+        self.dW, self.db = None, None
+
+    def backward(self, dout):
+        dxs = super().backward(dout)
+        self.dW, self.db = self.grads
+        return dxs
 
 
 class TimeSigmoidWithLoss(SigmoidWithLoss):

@@ -2,6 +2,8 @@
 reference), and their text generators ``RnnlmGen`` / ``BetterRnnlmGen`` (chapter 7)."""
 import numpy as np
 
+from fastseq._draws import book_draws
+from fastseq.functions import softmax
 from fastseq.layers import time_layers
 from fastseq.models.base import BaseModel
 from fastseq.reference import models as structure
@@ -36,7 +38,13 @@ class _Generator:
 
         Each next id is drawn from softmax(scores / ``temperature``), restricted to the
         ``top_k`` best ids when given; ids in ``skip_ids`` are never drawn (their probability is
-        set to zero, where the book redraws, so a run cannot loop). Randomness: ``np.random``."""
+        set to zero). Randomness: ``np.random``.
+
+        In "book" draw mode (the drop-in's), with temperature 1 and no top_k, it draws as the
+        book does, so a seeded script prints the book's text: one ``np.random.choice`` per draw
+        from the full softmax, and a skipped id is redrawn after another ``predict`` of the
+        same word (which advances the state, as in the book); more than ``MAX_REDRAWS``
+        redraws in a row stop with ValueError instead of looping."""
         V = self.params[0].shape[0]
         if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
             raise ValueError(f"generate: sample_size must be a positive integer, got {sample_size!r}")
@@ -52,6 +60,8 @@ class _Generator:
             if skip.size and (skip.min() < 0 or skip.max() >= V):
                 raise IndexError(f"generate: skip_ids holds an id outside [0, {V})")
             allowed[skip] = False
+        if book_draws() and temperature == 1.0 and top_k is None:
+            return self._generate_like_book(int(start_id), ~allowed, sample_size)
         word_ids = [int(start_id)]
         while len(word_ids) < sample_size:
             score = self.predict(np.array([[word_ids[-1]]], dtype=np.int32)).reshape(-1)
@@ -63,6 +73,24 @@ class _Generator:
                 raise ValueError("generate: every id is excluded by skip_ids/top_k")
             p = np.exp(logits - logits.max())
             word_ids.append(int(np.random.choice(V, p=p / p.sum())))
+        return word_ids
+
+    MAX_REDRAWS = 10000
+
+    def _generate_like_book(self, start_id, skipped, sample_size):
+        """The book's sampling loop; ``skipped`` (V,) bool marks the skip ids."""
+        word_ids = [start_id]
+        x, redraws = start_id, 0
+        while len(word_ids) < sample_size:
+            p = softmax(self.predict(np.array([[x]], dtype=np.int32)).reshape(-1))
+            sampled = int(np.random.choice(p.shape[0], size=1, p=p)[0])
+            if skipped[sampled]:
+                redraws += 1
+                if redraws > self.MAX_REDRAWS:
+                    raise ValueError(f"generate: {self.MAX_REDRAWS} draws in a row fell on skip_ids")
+                continue
+            x, redraws = sampled, 0
+            word_ids.append(x)
         return word_ids
 
 

@@ -5,10 +5,11 @@ import numpy as np
 
 from fastseq.reference.attention import TimeAttention
 from fastseq.reference.functions import sigmoid, softmax
-from fastseq.reference.layers import Embedding, SigmoidWithLoss
+from fastseq.reference.layers import Affine, Embedding, SigmoidWithLoss, SoftmaxWithLoss
 
 __all__ = ["RNN", "TimeRNN", "LSTM", "TimeLSTM", "GRU", "TimeGRU", "TimeBiLSTM", "TimeEmbedding", "TimeAffine",
-           "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout", "TimeAttention"]
+           "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss", "TimeDropout", "TimeAttention", "Simple_TimeAffine",
+           "Simple_TimeSoftmaxWithLoss"]
 
 
 class RNN:
@@ -36,15 +37,23 @@ class RNN:
 
 
 class GRU:
-    """One GRU step; packed blocks z, r, h̃."""
+    """One GRU step; packed blocks z, r, h̃. Without ``b`` (the Korean edition's call
+    ``GRU(Wx, Wh)``) the cell has no bias and ``params`` is ``[Wx, Wh]``; ``dWx``/``dWh`` name
+    the weight gradients after a backward."""
 
-    def __init__(self, Wx, Wh, b):
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+    def __init__(self, Wx, Wh, b=None):
+        self.params = [Wx, Wh] if b is None else [Wx, Wh, b]
+        self.grads = [np.zeros_like(p) for p in self.params]
+        self.dWx = self.dWh = None
         self.cache = None
 
+    def _weights(self):
+        Wx, Wh = self.params[:2]
+        b = self.params[2] if len(self.params) == 3 else np.zeros(Wh.shape[1], dtype=Wx.dtype)
+        return Wx, Wh, b
+
     def forward(self, x, h_prev):
-        Wx, Wh, b = self.params
+        Wx, Wh, b = self._weights()
         H = Wh.shape[0]
         Wxz, Wxr, Wxh = Wx[:, :H], Wx[:, H:2 * H], Wx[:, 2 * H:]
         Whz, Whr, Whh = Wh[:, :H], Wh[:, H:2 * H], Wh[:, 2 * H:]
@@ -57,7 +66,7 @@ class GRU:
         return h_next
 
     def backward(self, dh_next):
-        Wx, Wh, b = self.params
+        Wx, Wh, _ = self._weights()
         H = Wh.shape[0]
         Wxz, Wxr, Wxh = Wx[:, :H], Wx[:, H:2 * H], Wx[:, 2 * H:]
         Whz, Whr, Whh = Wh[:, :H], Wh[:, H:2 * H], Wh[:, 2 * H:]
@@ -87,7 +96,9 @@ class GRU:
         dx += np.dot(dt, Wxr.T)
         self.grads[0][...] = np.hstack((dWxz, dWxr, dWxh))
         self.grads[1][...] = np.hstack((dWhz, dWhr, dWhh))
-        self.grads[2][...] = np.hstack((dbz, dbr, dbh))
+        if len(self.grads) == 3:
+            self.grads[2][...] = np.hstack((dbz, dbr, dbh))
+        self.dWx, self.dWh = self.grads[0], self.grads[1]
         return dx, dh_prev
 
 
@@ -97,14 +108,14 @@ class _TimeSteps:
     cell = None
 
     def __init__(self, Wx, Wh, b, stateful=False):
-        self.params = [Wx, Wh, b]
-        self.grads = [np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)]
+        self.params = [Wx, Wh] if b is None else [Wx, Wh, b]
+        self.grads = [np.zeros_like(p) for p in self.params]
         self.layers = None
         self.h, self.dh = None, None
         self.stateful = stateful
 
     def forward(self, xs):
-        Wx, Wh, b = self.params
+        Wx, Wh = self.params[:2]
         N, T, D = xs.shape
         H = Wh.shape[0]
         self.layers = []
@@ -119,11 +130,11 @@ class _TimeSteps:
         return hs
 
     def backward(self, dhs):
-        Wx, Wh, b = self.params
+        Wx = self.params[0]
         N, T, H = dhs.shape
         dxs = np.empty((N, T, Wx.shape[0]), dtype=Wx.dtype)
         dh = 0
-        grads = [0, 0, 0]
+        grads = [0] * len(self.grads)
         for t in reversed(range(T)):
             layer = self.layers[t]
             dx, dh = layer.backward(dhs[:, t, :] + dh)
@@ -149,9 +160,21 @@ class TimeRNN(_TimeSteps):
 
 
 class TimeGRU(_TimeSteps):
-    """T GRU steps; ``stateful`` keeps ``h`` between calls."""
+    """T GRU steps; ``stateful`` keeps ``h`` between calls. ``b`` is optional, and the Korean
+    edition's ``TimeGRU(Wx, Wh, stateful)`` (a bool third) works; ``dWx``/``dWh`` after backward."""
 
     cell = GRU
+
+    def __init__(self, Wx, Wh, b=None, stateful=False):
+        if isinstance(b, (bool, np.bool_)):
+            b, stateful = None, b
+        super().__init__(Wx, Wh, b, stateful)
+        self.dWx = self.dWh = None
+
+    def backward(self, dhs):
+        dxs = super().backward(dhs)
+        self.dWx, self.dWh = self.grads[0], self.grads[1]
+        return dxs
 
 
 class LSTM:
@@ -340,6 +363,59 @@ class TimeSoftmaxWithLoss:
         dx /= mask.sum()
         dx *= mask[:, np.newaxis]
         return dx.reshape((N, T, V))
+
+
+class Simple_TimeAffine:
+    """TimeAffine step by step: one Affine per time step, weight gradients summed over the steps.
+    Keeps the book's attributes ``W``, ``b``, ``dW``, ``db`` (None before a backward)."""
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+        self.dW, self.db = None, None
+        self.layers = None
+
+    def forward(self, xs):
+        N, T, D = xs.shape
+        out = np.empty((N, T, self.W.shape[1]), dtype=self.W.dtype)
+        self.layers = []
+        for t in range(T):
+            layer = Affine(self.W, self.b)
+            out[:, t, :] = layer.forward(xs[:, t, :])
+            self.layers.append(layer)
+        return out
+
+    def backward(self, dout):
+        N, T, _ = dout.shape
+        dxs = np.empty((N, T, self.W.shape[0]), dtype=self.W.dtype)
+        self.dW, self.db = 0, 0
+        for t, layer in enumerate(self.layers):
+            dxs[:, t, :] = layer.backward(dout[:, t, :])
+            self.dW = self.dW + layer.grads[0]
+            self.db = self.db + layer.grads[1]
+        return dxs
+
+
+class Simple_TimeSoftmaxWithLoss:
+    """TimeSoftmaxWithLoss step by step: one SoftmaxWithLoss per time step, the loss their mean
+    over T; no ignored labels."""
+
+    def __init__(self):
+        self.params, self.grads = [], []
+        self.cache = None
+
+    def forward(self, xs, ts):
+        N, T, V = xs.shape
+        layers = [SoftmaxWithLoss() for _ in range(T)]
+        loss = sum(layer.forward(xs[:, t, :], ts[:, t]) for t, layer in enumerate(layers)) / T
+        self.cache = (layers, xs)
+        return loss
+
+    def backward(self, dout=1):
+        layers, xs = self.cache
+        dxs = np.empty(xs.shape, dtype=xs.dtype)
+        for t, layer in enumerate(layers):
+            dxs[:, t, :] = layer.backward(dout / len(layers))
+        return dxs
 
 
 class TimeDropout:
