@@ -17,8 +17,11 @@ Tolerances, and how they were chosen:
   line by line, besides RTOL.
 
 Long scripts run in CI up to their first printed reports (``lines``); ``pytest -m slow`` runs
-them whole.
+them whole. With ``FASTSEQ_BOOK_REPORT=FILE`` every comparison appends a JSON line (script,
+lines compared, whole run or not, both wall times) to FILE; ``python bench/book_table.py FILE``
+turns it into README's table.
 """
+import json
 import os
 from dataclasses import dataclass
 
@@ -109,6 +112,11 @@ def _compare(trees, name, lines, timeout):
     assert not problems, f"{name}: the drop-in prints other figures than the book:\n" + "\n".join(problems[:20])
     assert book_rc in (0, None), f"{name}: the book itself failed:\n{book_err[-2000:]}"
     print(f"\n{name}: {len(book)} lines agree; book {book_s:.1f} s, fastseq {fast_s:.1f} s")
+    report = os.environ.get("FASTSEQ_BOOK_REPORT")
+    if report:
+        with open(report, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"script": name, "lines": len(book), "whole": lines is None,
+                                "book_s": round(book_s, 2), "fastseq_s": round(fast_s, 2)}) + "\n")
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import textwrap
@@ -108,3 +109,65 @@ def test_chapter4_cbow_script_trains_on_fastseq(tmp_path):
     assert "(6, 8)" in result.stdout
     assert "fastseq.layers.negative_sampling" in result.stdout
     assert 0 < float(words[words.index("LOSS") + 1]) < 4.2   # below the untrained 6 * log 2
+
+
+KOREAN_TRAIN = """
+import sys
+sys.path.append('..')
+import numpy as np
+from common.trainer import Trainer
+from common.optimizer import SGD
+from common.util import most_similar
+
+class Model:
+    params, grads = [], []
+    def forward(self, x, t):
+        return 0.5
+    def backward(self):
+        pass
+
+Trainer(Model(), SGD()).fit(np.zeros((4, 1)), np.zeros(4, int), max_epoch=1, batch_size=2)
+most_similar('missing', {}, {}, None)
+"""
+
+
+@pytest.mark.parametrize("trainer_source,args,first", [
+    ("print('| 에폭 %d |')\n", [], "| 에폭 1 |  반복 1 / 2 | 시간 "),     # a Korean book tree
+    ("print('| epoch %d |')\n", [], "| epoch 1 |  iter 1 / 2 | time "),   # the original's
+    ("print('| epoch %d |')\n", ["--lang", "ko"], "| 에폭 1 |  반복 1 / 2 | 시간 "),
+])
+def test_prints_the_editions_words(tmp_path, trainer_source, args, first):
+    common = tmp_path / "common"
+    common.mkdir()
+    (common / "trainer.py").write_text(trainer_source, encoding="utf-8")
+    chapter = tmp_path / "ch01"
+    chapter.mkdir()
+    (chapter / "script.py").write_text(KOREAN_TRAIN, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "fastseq.dropin", *args, "script.py"], cwd=chapter,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(first)
+    assert lines[1] == ("missing(을)를 찾을 수 없습니다." if "에폭" in first else "missing is not found")
+
+
+def test_cli_mistakes_get_one_line(tmp_path):
+    for args, code, words in ((["missing.py"], 2, "no script"), (["--lang", "fr", "x.py"], 2, "--lang")):
+        done = subprocess.run([sys.executable, "-m", "fastseq.dropin", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == code and words in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_data_in_the_book_trees_dataset_folder_is_found(tmp_path):
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "addition.txt").write_text("1+1  _2  \n2+2  _4  \n" * 10)
+    chapter = tmp_path / "ch07"
+    chapter.mkdir()
+    (chapter / "script.py").write_text("import sys\nsys.path.append('..')\nfrom dataset import sequence\n"
+                                       "(x, t), _ = sequence.load_data('addition.txt')\nprint(x.shape)\n")
+    env = dict(os.environ, FASTSEQ_DATA=str(tmp_path / "nothing-here"), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "fastseq.dropin", "script.py"], cwd=chapter, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(18, 5)"

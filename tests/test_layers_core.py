@@ -201,3 +201,17 @@ def test_embedding_sparse_backward_equals_the_touched_rows_of_the_dense_gradient
     np.testing.assert_allclose(values, layer.grads[0][rows], rtol=1e-6)
     with pytest.raises(ValueError, match=r"Embedding: dout must have shape \(2, 3, 4\)"):
         layer.sparse_backward(dout[:, :2])
+
+
+def test_dropout_in_book_draw_mode_uses_the_books_mask(rng):
+    from fastseq._draws import get_draws, set_draws
+    x = rng.standard_normal((6, 7)).astype(np.float32)
+    previous = get_draws()
+    set_draws("book")
+    try:
+        np.random.seed(4)
+        y = F.Dropout(0.4).forward(x)
+    finally:
+        set_draws(previous)
+    np.random.seed(4)
+    np.testing.assert_array_equal(y, x * (np.random.rand(6, 7) > 0.4))

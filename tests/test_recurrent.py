@@ -176,3 +176,43 @@ def test_cache_holds_only_what_backward_needs(rng):
     layer.forward(rng.standard_normal((N, T, D)).astype(np.float32))
     # xs, h0, c0, hs, cs and the activated gates, float32
     assert layer.cache_bytes == 4 * (N * T * D + 2 * N * H + 2 * N * T * H + N * T * 4 * H)
+
+
+def test_bias_free_gru_of_the_korean_edition(rng):
+    """GRU(Wx, Wh) and TimeGRU(Wx, Wh, stateful) without b: equal to the reference, finite
+    differences, and the book's dWx / dWh attributes."""
+    D, H, N, T = 3, 4, 2, 3
+    Wx, Wh = (rng.standard_normal(s) * 0.5 for s in [(D, 3 * H), (H, 3 * H)])
+    fast, ref = F.TimeGRU(Wx, Wh, True), R.TimeGRU(Wx, Wh, True)
+    assert fast.stateful and len(fast.params) == len(fast.grads) == 2 and fast.dWx is None
+    for _ in range(2):
+        xs, dhs = rng.standard_normal((N, T, D)), rng.standard_normal((N, T, H))
+        _close(fast.forward(xs), ref.forward(xs), np.float64)
+        _close(fast.backward(dhs), ref.backward(dhs), np.float64)
+        _close(fast.dWx, ref.dWx, np.float64)
+        _close(fast.dWh, ref.dWh, np.float64)
+        assert fast.dWx is fast.grads[0] and fast.dWh is fast.grads[1]
+    xs, h0, G = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, T, H))
+
+    def f():
+        fast.set_state(h0)
+        return float(np.sum(fast.forward(xs) * G))
+
+    f()
+    fast.backward(G)
+    for p, g in zip(fast.params, [g.copy() for g in fast.grads]):
+        assert relative_error(g, numerical_gradient(f, p)) < 1e-7
+    step, step_ref = F.GRU(Wx, Wh), R.GRU(Wx, Wh)
+    x, h = rng.standard_normal((N, D)), rng.standard_normal((N, H))
+    _close(step.forward(x, h), step_ref.forward(x, h), np.float64)
+    for a, b in zip(step.backward(h), step_ref.backward(h)):
+        _close(a, b, np.float64)
+    _close(step.dWx, step_ref.dWx, np.float64)
+
+
+def test_gru_with_bias_keeps_the_original_call(rng):
+    params = _params(rng, "GRU", 3, 4, np.float64)
+    layer = F.TimeGRU(*params, stateful=True)
+    assert layer.stateful and len(layer.params) == 3 and layer.params[2] is params[2]
+    with pytest.raises(TypeError, match="stateful given twice"):
+        F.TimeGRU(params[0], params[1], True, True)

@@ -101,3 +101,30 @@ def test_variational_dropout_reuses_one_mask_over_time():
         layer.backward(dout[:, :, :10])
     np.random.seed(1)
     np.testing.assert_array_equal(F.TimeDropout(0.4, variational=True).forward(xs), y)   # seeded
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simple_time_layers_match_reference(rng, dtype):
+    N, T, D, V = 3, 4, 5, 6
+    xs = rng.standard_normal((N, T, V)).astype(dtype)
+    ts = rng.integers(0, V, (N, T))
+    fast, ref = F.Simple_TimeSoftmaxWithLoss(), R.Simple_TimeSoftmaxWithLoss()
+    rtol, atol = tol(dtype)
+    np.testing.assert_allclose(fast.forward(xs, ts), ref.forward(xs, ts), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(fast.backward(2.0), ref.backward(2.0), rtol=rtol, atol=atol)
+    W, b = rng.standard_normal((D, V)).astype(dtype), rng.standard_normal(V).astype(dtype)
+    fast, ref = F.Simple_TimeAffine(W, b), R.Simple_TimeAffine(W, b)
+    x, dout = rng.standard_normal((N, T, D)).astype(dtype), rng.standard_normal((N, T, V)).astype(dtype)
+    assert fast.dW is None and fast.W is W
+    np.testing.assert_allclose(fast.forward(x), ref.forward(x), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(fast.backward(dout), ref.backward(dout), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(fast.dW, ref.dW, rtol=rtol, atol=atol * 10)
+    np.testing.assert_allclose(fast.db, ref.db, rtol=rtol, atol=atol * 10)
+
+
+def test_time_dropout_mask_is_the_books_scaled_float32(rng):
+    layer = F.TimeDropout(0.25)
+    xs = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    ys = layer.forward(xs)
+    assert layer.mask.dtype == np.float32 and set(np.unique(layer.mask)) <= {0.0, np.float32(1 / 0.75)}
+    np.testing.assert_allclose(ys, xs * layer.mask, rtol=1e-6)

@@ -92,3 +92,44 @@ def test_plot_writes_png(tmp_path, capsys):
     trainer.loss_list, trainer.eval_interval = [3.0, 2.0, 1.5], 20
     path = trainer.plot(path=str(tmp_path / "loss.png"))
     assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG" and path.endswith("loss.png")
+
+
+class _Recorder:
+    """A model that records the targets of every batch it sees (loss 0, nothing to learn)."""
+
+    def __init__(self):
+        self.params, self.grads, self.seen = [], [], []
+
+    def forward(self, x, t):
+        self.seen.append(t.copy())
+        return 0.0
+
+    def backward(self):
+        pass
+
+
+def test_shuffle_is_cumulative_as_in_the_book():
+    x = np.arange(12).reshape(12, 1)
+    model = _Recorder()
+    np.random.seed(3)
+    Trainer(model, FO.SGD()).fit(x, np.arange(12), max_epoch=3, batch_size=4, eval_interval=None)
+    np.random.seed(3)
+    order = np.arange(12)
+    for epoch in range(3):                      # each epoch permutes the previous epoch's order
+        order = order[np.random.permutation(np.arange(12))]
+        np.testing.assert_array_equal(np.concatenate(model.seen[3 * epoch:3 * epoch + 3]), order)
+
+
+def test_progress_lines_in_korean(capsys):
+    from fastseq._lang import get_language, set_language
+    previous = get_language()
+    set_language("ko")
+    try:
+        np.random.seed(0)
+        Trainer(_Recorder(), FO.SGD()).fit(np.zeros((8, 1)), np.zeros(8, int), max_epoch=1, batch_size=4)
+        RnnlmTrainer(_Recorder(), FO.SGD()).fit(np.arange(100), np.arange(100), 1, 2, 5)
+    finally:
+        set_language(previous)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| 에폭 1 |  반복 1 / 2 | 시간 ") and lines[0].endswith("| 손실 0.00")
+    assert lines[1].startswith("| 에폭 1 |  반복 1 / 10 | 시간 ") and lines[1].endswith("| 퍼플렉서티 1.00")

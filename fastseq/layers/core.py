@@ -224,25 +224,34 @@ class Dropout:
     def __init__(self, dropout_ratio=0.5):
         self.params, self.grads = [], []
         self.dropout_ratio = _check_ratio(type(self).__name__, dropout_ratio)
-        self.mask = None
+        self._keep = None
+
+    @property
+    def mask(self):
+        """The kept units of the last forward, bool (None before)."""
+        return self._keep
+
+    @mask.setter
+    def mask(self, keep):
+        self._keep = keep
 
     def _train_scale(self):
         """Factor applied to kept units at train time (1 here; inverted dropout overrides it)."""
         return 1.0
 
     def _drop(self, x, name):
-        """x * mask * scale with a fresh mask kept in ``self.mask``. In "book" draw mode the mask
+        """x * mask * scale with a fresh mask kept in ``self._keep``. In "book" draw mode the mask
         is the book's ``np.random.rand(*x.shape) > dropout_ratio`` (float64 uniforms from
         NumPy's global generator), else one kernel draws it from a counter-based stream."""
         x = np.ascontiguousarray(v.float_array(type(self).__name__, name, x))
         out = np.empty_like(x)
         if book_draws():
-            self.mask = np.random.rand(*x.shape) > self.dropout_ratio
-            dropout_backward(x.reshape(-1), self.mask.reshape(-1), self._train_scale(), out.reshape(-1))
+            self._keep = np.random.rand(*x.shape) > self.dropout_ratio
+            dropout_backward(x.reshape(-1), self._keep.reshape(-1), self._train_scale(), out.reshape(-1))
             return out
-        self.mask = np.empty(x.shape, dtype=np.bool_)
+        self._keep = np.empty(x.shape, dtype=np.bool_)
         dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, self._train_scale(),
-                        out.reshape(-1), self.mask.reshape(-1))
+                        out.reshape(-1), self._keep.reshape(-1))
         return out
 
     def forward(self, x, train_flg=True):
@@ -252,10 +261,12 @@ class Dropout:
 
     def backward(self, dout):
         dout = np.ascontiguousarray(dout)
-        if dout.shape != self.mask.shape:
-            raise ValueError(f"{type(self).__name__}: dout must have shape {self.mask.shape}, got {dout.shape}")
+        if self._keep is None:
+            raise RuntimeError(f"{type(self).__name__}: backward called before forward")
+        if dout.shape != self._keep.shape:
+            raise ValueError(f"{type(self).__name__}: dout must have shape {self._keep.shape}, got {dout.shape}")
         dx = np.empty_like(dout)
-        dropout_backward(dout.reshape(-1), self.mask.reshape(-1), self._train_scale(), dx.reshape(-1))
+        dropout_backward(dout.reshape(-1), self._keep.reshape(-1), self._train_scale(), dx.reshape(-1))
         return dx
 
 

@@ -6,8 +6,8 @@ import numpy as np
 
 from fastseq import _validate as v
 from fastseq.kernels.softmax import softmax_cross_entropy_with_grad
-from fastseq.layers.core import (Dropout, Embedding, SigmoidWithLoss, _loss_is_finite, affine_backward,
-                                 affine_forward)
+from fastseq.layers.core import (Dropout, Embedding, SigmoidWithLoss, SoftmaxWithLoss, _loss_is_finite,
+                                 affine_backward, affine_forward)
 from fastseq.layers.attention import TimeAttention
 from fastseq.layers.recurrent import GRU, LSTM, RNN, TimeBiLSTM, TimeGRU, TimeLSTM, TimeRNN
 
@@ -85,14 +85,28 @@ class TimeSoftmaxWithLoss:
         return self._dx if dout == 1 else self._dx * self._dx.dtype.type(dout)
 
 
-class Simple_TimeSoftmaxWithLoss(TimeSoftmaxWithLoss):
-    """The book's step-by-step version of TimeSoftmaxWithLoss: the mean over T of each step's
-    batch-mean cross-entropy, which is the mean over all N*T (so one fused kernel computes it);
-    no label is ignored."""
+class Simple_TimeSoftmaxWithLoss:
+    """The book's step-by-step TimeSoftmaxWithLoss: the mean over T of each step's
+    SoftmaxWithLoss (``-log(y + 1e-7)``, no ignored labels), which is the mean over all N*T
+    rows, so one SoftmaxWithLoss over ``xs`` reshaped to (N*T, V) computes it. ``ts`` labels
+    (N, T) or one-hot (N, T, V); ``backward(dout=1)`` → (N, T, V)."""
 
     def __init__(self):
-        super().__init__()
-        self.ignore_label = None
+        self.params, self.grads = [], []
+        self.cache = None
+        self._rows = SoftmaxWithLoss()
+
+    def forward(self, xs, ts):
+        xs = v.float_array("Simple_TimeSoftmaxWithLoss", "xs", xs, ndims=(3,))
+        N, T, V = xs.shape
+        ts = np.asarray(ts)
+        self.cache = xs.shape
+        return self._rows.forward(xs.reshape(N * T, V), ts.reshape((N * T,) + ts.shape[2:]))
+
+    def backward(self, dout=1):
+        if self.cache is None:
+            raise RuntimeError("Simple_TimeSoftmaxWithLoss: backward called before forward")
+        return self._rows.backward(dout).reshape(self.cache)
 
 
 class Simple_TimeAffine(TimeAffine):
@@ -133,6 +147,14 @@ class TimeDropout(Dropout):
         self.train_flg = True
         self.variational = bool(variational)
 
+    @property
+    def mask(self):
+        """The book's TimeDropout mask: float32 ``keep / (1 - ratio)`` of the last forward
+        (None before), made when read."""
+        if self._keep is None:
+            return None
+        return self._keep.astype(np.float32) * np.float32(self._train_scale())
+
     def _train_scale(self):
         return 1.0 / (1.0 - self.dropout_ratio)
 
@@ -143,14 +165,15 @@ class TimeDropout(Dropout):
             return self._drop(xs, "xs")
         xs = v.float_array("TimeDropout", "xs", xs, ndims=(3,))
         N, _, D = xs.shape
-        scaled_mask = self._drop(np.ones((N, 1, D), dtype=xs.dtype), "xs")   # sets self.mask (N, 1, D)
+        scaled_mask = self._drop(np.ones((N, 1, D), dtype=xs.dtype), "xs")   # sets self._keep (N, 1, D)
         return xs * scaled_mask
 
     def backward(self, dout):
         if not self.variational:
             return super().backward(dout)
         dout = np.asarray(dout)
-        if dout.ndim != 3 or dout.shape[0] != self.mask.shape[0] or dout.shape[2] != self.mask.shape[2]:
-            raise ValueError(f"TimeDropout: dout must have shape ({self.mask.shape[0]}, T, "
-                             f"{self.mask.shape[2]}), got {dout.shape}")
-        return dout * (self.mask * dout.dtype.type(self._train_scale()))
+        keep = self._keep
+        if dout.ndim != 3 or dout.shape[0] != keep.shape[0] or dout.shape[2] != keep.shape[2]:
+            raise ValueError(f"TimeDropout: dout must have shape ({keep.shape[0]}, T, "
+                             f"{keep.shape[2]}), got {dout.shape}")
+        return dout * (keep * dout.dtype.type(self._train_scale()))
