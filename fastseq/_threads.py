@@ -15,11 +15,16 @@ when numba first starts its pool, so import fastseq before running any other par
 """
 import contextlib
 import os
+import warnings
 
 os.environ.setdefault("GOMP_SPINCOUNT", "0")
 
 import numba  # noqa: E402  (after GOMP_SPINCOUNT, which must precede the OpenMP runtime)
 from threadpoolctl import threadpool_limits  # noqa: E402
+
+from fastseq._cache import ensure_writable_cache  # noqa: E402
+
+ensure_writable_cache(numba.config)
 
 _ENV = "FASTSEQ_NUM_THREADS"
 
@@ -67,6 +72,12 @@ def _apply_env():
         n = int(value)
     except ValueError:
         raise ValueError(f"{_ENV} must be a whole number of threads, got {value!r}") from None
+    most = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= n <= most:
+        clamped = min(max(n, 1), most)
+        warnings.warn(f"{_ENV}={n}, but {most} threads are available (NUMBA_NUM_THREADS); using {clamped}",
+                      RuntimeWarning, stacklevel=2)
+        n = clamped
     set_num_threads(n)
 
 

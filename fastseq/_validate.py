@@ -8,14 +8,35 @@ import numpy as np
 
 
 def float_array(where, name, x, ndims=None):
-    """``x`` as a float ndarray (float32 or float64 kept as is); ints and complex are refused."""
+    """``x`` as a float32 or float64 ndarray, kept as is; ints, complex, float16 and extended
+    precision are refused (the kernels are compiled for float32 and float64)."""
     x = np.asarray(x)
-    if x.dtype.kind != "f":
+    if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {x.dtype}")
     if ndims is not None and x.ndim not in ndims:
         want = " or ".join(str(d) for d in ndims)
         raise ValueError(f"{where}: {name} must have {want} dimensions, got shape {x.shape}")
     return x
+
+
+def gradient(where, name, g, shape, dtype):
+    """An incoming gradient as a C-contiguous ``dtype`` array of ``shape``; a ``g`` that
+    broadcasts to it (a scalar, a missing axis) is broadcast, as NumPy would in the book."""
+    g = np.asarray(g)
+    if g.dtype.kind not in "fiub" or g.dtype == np.float16:
+        raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {g.dtype}")
+    try:
+        g = np.broadcast_to(g, shape)
+    except ValueError:
+        raise ValueError(f"{where}: {name} must have shape {tuple(shape)}, got {g.shape}") from None
+    return np.ascontiguousarray(g, dtype=dtype)
+
+
+def forward_done(where, cache):
+    """``cache`` unchanged, after refusing a backward that came before any forward."""
+    if cache is None:
+        raise RuntimeError(f"{where}: backward called before forward")
+    return cache
 
 
 def no_nan(where, name, x):
@@ -61,6 +82,9 @@ def id_array(where, name, idx, n_rows):
 def targets_from_onehot(where, name, t, x_shape):
     """Labels from ``t``: one-hot of the same shape as the scores (argmax over the last axis) or ids."""
     t = np.asarray(t)
+    if x_shape and x_shape[-1] == 1 and t.size == int(np.prod(x_shape)) and t.size:
+        raise ValueError(f"{where}: with a single class, {name} of labels and {name} of one-hot rows "
+                         "look the same; give at least two classes")
     if t.shape == tuple(x_shape) and t.ndim >= 1 and x_shape[-1] > 1:
         return t.argmax(axis=-1)
     return t

@@ -32,6 +32,9 @@ _CONTEXTS = {"both": (True, True), "left": (True, False), "right": (False, True)
 
 
 def _corpus(where, corpus, vocab_size, window_size):
+    """The validated corpus (int ids in [0, vocab_size)) and the window to count with: a window
+    wider than the corpus counts the same pairs as one of ``len(corpus) - 1``, so it is clamped
+    there (the work stays O(n * window) with window < n)."""
     corpus = np.asarray(corpus)
     if corpus.ndim != 1:
         raise ValueError(f"{where}: corpus must be a 1-D array of word ids, got shape {corpus.shape}")
@@ -41,7 +44,12 @@ def _corpus(where, corpus, vocab_size, window_size):
         raise ValueError(f"{where}: vocab_size must be a positive integer, got {vocab_size!r}")
     if isinstance(window_size, bool) or not isinstance(window_size, (int, np.integer)) or window_size < 1:
         raise ValueError(f"{where}: window_size must be a positive integer, got {window_size!r}")
-    return v.id_array(where, "corpus", corpus, vocab_size)
+    return v.id_array(where, "corpus", corpus, vocab_size), int(min(window_size, max(corpus.shape[0] - 1, 1)))
+
+
+def _count_dtype(corpus, window_size):
+    """int32 while no count can pass 2**31 - 1 (at most 2 * n * window pairs in all), else int64."""
+    return np.int32 if 2 * corpus.shape[0] * window_size < np.iinfo(np.int32).max else np.int64
 
 
 def _context(where, context):
@@ -51,20 +59,22 @@ def _context(where, context):
 
 
 def create_co_matrix(corpus, vocab_size, window_size=1):
-    """The book's co-occurrence matrix: (vocab_size, vocab_size) int32, C[w, c] = how often c
-    occurs within ``window_size`` words left or right of w. corpus (n,) integer ids."""
-    corpus = _corpus("create_co_matrix", corpus, vocab_size, window_size)
-    co = np.zeros((vocab_size, vocab_size), dtype=np.int32)
+    """The book's co-occurrence matrix: (vocab_size, vocab_size) int32 (int64 for a corpus whose
+    counts could pass 2**31 - 1), C[w, c] = how often c occurs within ``window_size`` words left
+    or right of w. corpus (n,) integer ids."""
+    corpus, window_size = _corpus("create_co_matrix", corpus, vocab_size, window_size)
+    co = np.zeros((vocab_size, vocab_size), dtype=_count_dtype(corpus, window_size))
     count_dense(corpus, window_size, True, True, co)
     return co
 
 
 def co_occurrence(corpus, vocab_size, window_size=1, harmonic=False, context="both"):
     """Sparse co-occurrence counts: a (vocab_size, vocab_size) ``csr_matrix`` with sorted column
-    ids, int32 counts (float32 when ``harmonic=True``: a context at distance d adds 1/d).
+    ids, int32 counts (int64 when they could pass 2**31 - 1; float32 when ``harmonic=True``: a
+    context at distance d adds 1/d).
     ``context`` 'both' (the book's), 'left' or 'right' of the word. Never allocates V×V."""
     where = "co_occurrence"
-    corpus = _corpus(where, corpus, vocab_size, window_size)
+    corpus, window_size = _corpus(where, corpus, vocab_size, window_size)
     left, right = _context(where, context)
     n_threads = numba.get_num_threads()
     starts, positions = positions_by_word(corpus, vocab_size)
@@ -74,7 +84,7 @@ def co_occurrence(corpus, vocab_size, window_size=1, harmonic=False, context="bo
     np.cumsum(lengths, out=indptr[1:])
     nnz = int(indptr[-1])
     indices = np.empty(nnz, dtype=np.int32)
-    data = np.empty(nnz, dtype=np.float32 if harmonic else np.int32)
+    data = np.empty(nnz, dtype=np.float32 if harmonic else _count_dtype(corpus, window_size))
     fill_rows(corpus, starts, positions, window_size, left, right, bool(harmonic), n_threads, indptr, indices, data)
     if nnz < np.iinfo(np.int32).max:
         indptr = indptr.astype(np.int32)
@@ -89,9 +99,16 @@ def _count_matrix(where, C):
     C = np.asarray(C)
     if C.ndim != 2 or C.dtype.kind not in "iuf":
         raise ValueError(f"{where}: C must be a 2-D array of counts, got {C.dtype} {C.shape}")
-    if C.size and C.min() < 0:
-        raise ValueError(f"{where}: C holds a negative count ({C.min()})")
+    _counts_ok(where, C)
     return np.ascontiguousarray(C)
+
+
+def _counts_ok(where, counts):
+    """Refuse NaN, inf and negative counts (PPMI of them would be silent garbage)."""
+    if counts.size and counts.dtype.kind == "f" and not np.isfinite(counts).all():
+        raise ValueError(f"{where}: C holds NaN or inf counts")
+    if counts.size and counts.min() < 0:
+        raise ValueError(f"{where}: C holds a negative count ({counts.min()})")
 
 
 def ppmi(C, verbose=False, eps=1e-8):
@@ -102,6 +119,11 @@ def ppmi(C, verbose=False, eps=1e-8):
     S = C.sum(axis=0, dtype=np.float64)
     if C.shape[0] != C.shape[1]:
         raise ValueError(f"ppmi: C must be square (the book's marginals assume it), got {C.shape}")
+    orphan = np.flatnonzero((C.sum(axis=1) > 0) & (S == 0))
+    if orphan.size:
+        raise ValueError(f"ppmi: row {orphan[0]} of C has counts but column {orphan[0]} sums to 0; the book's "
+                         "PPMI takes both marginals from the column sums, so C must be symmetric (its PMI "
+                         "would be inf); use ppmi_sparse for one-sided counts")
     M = np.empty(C.shape, dtype=np.float32)
     ppmi_dense(C, float(S.sum()), S, S, float(eps), 0.0, M)
     if verbose:
@@ -130,8 +152,13 @@ def ppmi_sparse(C, alpha=1.0, shift=1.0, eps=1e-8, dtype=np.float32):
     if not shift >= 1:
         raise ValueError(f"ppmi_sparse: shift must be >= 1, got {shift}")
     C = C.tocsr()
-    if C.nnz and C.data.min() < 0:
-        raise ValueError(f"ppmi_sparse: C holds a negative count ({C.data.min()})")
+    try:
+        C.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(f"ppmi_sparse: C is not a well-formed sparse matrix ({exc})") from None
+    if C.data.dtype.kind not in "iuf":
+        raise TypeError(f"ppmi_sparse: C must hold integer or float counts, got {C.data.dtype}")
+    _counts_ok("ppmi_sparse", C.data)
     N = float(C.sum(dtype=np.float64))
     row_sums = np.asarray(C.sum(axis=1, dtype=np.float64)).ravel()
     col_sums = np.asarray(C.sum(axis=0, dtype=np.float64)).ravel()

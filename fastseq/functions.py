@@ -7,8 +7,12 @@ from fastseq.kernels.softmax import softmax_forward
 
 
 def _as_float(where, x):
+    """x as float: integers become float64, as NumPy's arithmetic makes them; bool (which the
+    book's ``-x`` refuses), complex and float16 are refused."""
     x = np.asarray(x)
-    return x.astype(np.float64) if x.dtype.kind in "iub" else v.float_array(where, "x", x)
+    if x.dtype.kind == "b":
+        raise TypeError(f"{where}: x must be a float or integer array, got dtype bool")
+    return x.astype(np.float64) if x.dtype.kind in "iu" else v.float_array(where, "x", x)
 
 
 def sigmoid(x):
@@ -45,4 +49,6 @@ def cross_entropy_error(y, t):
     t = v.targets_from_onehot("cross_entropy_error", "t", t, y.shape)
     t = v.label_array("cross_entropy_error", "t", t, y.shape[1], shape=y.shape[:1])
     batch_size = y.shape[0]
+    if batch_size == 0:
+        raise ValueError("cross_entropy_error: y is an empty batch; there is no loss to average")
     return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size

@@ -23,13 +23,25 @@ def _param_view(i, p):
 
 
 def _grad_view(i, g, p):
-    """grads[i] flattened in the memory order of params[i] (copied only if the layouts differ)."""
+    """grads[i] flattened in the memory order of params[i], in its dtype (copied only if the
+    layouts or dtypes differ)."""
     g = np.asarray(g)
     if g.shape != p.shape:
         raise ValueError(f"optimizer: grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
+    if g.dtype.kind not in "fiub":
+        raise TypeError(f"optimizer: grads[{i}] must be a real array, got dtype {g.dtype}")
     order = "C" if p.flags.c_contiguous else "F"
-    g = np.asarray(g, order=order)
+    g = np.asarray(g, dtype=p.dtype, order=order)
     return g.reshape(-1, order=order)
+
+
+def _check_params(where, params):
+    for i, p in enumerate(params):
+        if not isinstance(p, np.ndarray) or p.dtype not in (np.float32, np.float64):
+            got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+            raise TypeError(f"{where}: params[{i}] must be a float32 or float64 array, got {got}")
+        if not p.flags.writeable:
+            raise ValueError(f"{where}: params[{i}] is read-only and cannot be updated in place")
 
 
 class _Optimizer:
@@ -39,17 +51,37 @@ class _Optimizer:
 
     def update(self, params, grads):
         """Update every ``params[i]`` in place from ``grads[i]``."""
+        where = f"{type(self).__name__}.update"
         if len(params) != len(grads):
-            raise ValueError(f"{type(self).__name__}.update: {len(params)} params but {len(grads)} grads")
+            raise ValueError(f"{where}: {len(params)} params but {len(grads)} grads")
+        _check_params(where, params)
         if self.state_names and getattr(self, self.state_names[0]) is None:
             for name in self.state_names:
                 setattr(self, name, [np.zeros_like(p) for p in params])
+        self._check_state(where, params)
         self._begin_step()
         scalars = self._scalars()
         for i, (p, g) in enumerate(zip(params, grads)):
             state = [flat_view(getattr(self, name)[i]) for name in self.state_names]
             typed = [p.dtype.type(s) for s in scalars]
             self._kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed)
+
+    def _check_state(self, where, params):
+        """Every state slot matches its parameter (shape, dtype, contiguous), checked before any
+        parameter is touched: state made for another model, or loaded from a foreign
+        checkpoint, is refused instead of read out of bounds."""
+        for name in self.state_names:
+            slots = getattr(self, name)
+            if not isinstance(slots, list) or len(slots) != len(params):
+                n = len(slots) if isinstance(slots, list) else type(slots).__name__
+                raise ValueError(f"{where}: the optimizer's state {name!r} has {n} slots for {len(params)} params "
+                                 "(state made for another model: use one optimizer per model)")
+            for i, (a, p) in enumerate(zip(slots, params)):
+                if (not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype
+                        or flat_view(a) is None):
+                    got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                    raise ValueError(f"{where}: state {name}[{i}] is {got}, params[{i}] is {p.dtype} {p.shape} "
+                                     "(state made for another model: use one optimizer per model)")
 
     def _begin_step(self):
         pass
@@ -63,13 +95,30 @@ class _Optimizer:
         return {"scalars": scalars, "arrays": arrays}
 
     def load_state_dict(self, state):
-        """Restore what ``state_dict`` returned."""
-        for k, v in state["scalars"].items():
+        """Restore what ``state_dict`` returned. Its arrays are checked against the parameters
+        at the next ``update``; malformed keys or values are refused here."""
+        where = f"{type(self).__name__}.load_state_dict"
+        try:
+            scalars, arrays = dict(state["scalars"]), dict(state["arrays"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{where}: state must be a dict with 'scalars' and 'arrays'") from None
+        for k, v in scalars.items():
+            if k not in vars(self) or isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+                raise ValueError(f"{where}: unknown or non-numeric scalar {k!r}")
+        loaded = {}
+        for key, a in arrays.items():
+            name, _, index = str(key).partition(".")
+            if name not in self.state_names or not index.isdigit():
+                raise ValueError(f"{where}: unknown state array {key!r}")
+            loaded.setdefault(name, {})[int(index)] = np.array(a)
+        for name, slots in loaded.items():
+            if sorted(slots) != list(range(len(slots))):
+                raise ValueError(f"{where}: state {name!r} has slots {sorted(slots)}, not 0..{len(slots) - 1}")
+        for k, v in scalars.items():
             setattr(self, k, v)
         for name in self.state_names:
-            slots = sorted((int(key.split(".")[1]), a) for key, a in state["arrays"].items()
-                           if key.split(".")[0] == name)
-            setattr(self, name, [np.array(a) for _, a in slots] if slots else None)
+            slots = loaded.get(name)
+            setattr(self, name, [slots[i] for i in range(len(slots))] if slots else None)
 
 
 class SGD(_Optimizer):

@@ -133,7 +133,14 @@ class KeyedVectors:
             return cls(z["vectors"], list(z["words"]))
 
     def save_word2vec_format(self, path):
-        """Write the word2vec text format: a ``V D`` header, then ``word v1 ... vD`` per line."""
+        """Write the word2vec text format: a ``V D`` header, then ``word v1 ... vD`` per line.
+        A word that the format cannot hold (empty, or with a space, tab or line break) is
+        refused before anything is written."""
+        for word in self.id_to_word:
+            if not word or any(ch.isspace() for ch in word):
+                raise ValueError(f"KeyedVectors.save_word2vec_format: the word {word!r} is empty or holds "
+                                 "white space, which the word2vec text format cannot store (use save: .npz)")
+
         def write(f):
             f.write(f"{len(self)} {self.vectors.shape[1]}\n".encode())
             for word, vec in zip(self.id_to_word, self.vectors):
@@ -142,19 +149,24 @@ class KeyedVectors:
 
     @classmethod
     def load_word2vec_format(cls, path):
-        """Read the word2vec text format."""
+        """Read the word2vec text format (also as the original C tool writes it, with a space
+        before each line end)."""
+        where = f"KeyedVectors.load_word2vec_format: {path}"
         with open(path, encoding="utf-8") as f:
             header = f.readline().split()
-            if len(header) != 2:
-                raise ValueError(f"{path}: first line must be 'count dim', got {' '.join(header)!r}")
+            if len(header) != 2 or not all(h.isdigit() for h in header):
+                raise ValueError(f"{where}: first line must be 'count dim', got {' '.join(header)!r}")
             count, dim = int(header[0]), int(header[1])
             words, vectors = [], np.empty((count, dim), dtype=np.float32)
             for i in range(count):
-                parts = f.readline().rstrip("\n").split(" ")
+                parts = f.readline().rstrip("\r\n").rstrip(" ").split(" ")
                 if len(parts) != dim + 1:
-                    raise ValueError(f"{path}:{i + 2}: expected a word and {dim} numbers, got {len(parts) - 1}")
+                    raise ValueError(f"{where}:{i + 2}: expected a word and {dim} numbers, got {len(parts) - 1}")
                 words.append(parts[0])
-                vectors[i] = np.array(parts[1:], dtype=np.float32)
+                try:
+                    vectors[i] = np.array(parts[1:], dtype=np.float32)
+                except ValueError:
+                    raise ValueError(f"{where}:{i + 2}: the {dim} values are not all numbers") from None
         return cls(vectors, words)
 
 

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from fastseq import _validate as v
 from fastseq.kernels.sampling import alias_table
+from fastseq.layers.negative_sampling import negative_distribution
 from fastseq.kernels.word2vec import train_span
 
 __all__ = ["train_word2vec", "Word2VecResult"]
@@ -72,13 +73,13 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     if lr is None:
         lr = 0.05 if model == "cbow" else 0.025
     negative, epochs = _check_int("negative", negative, 1), _check_int("epochs", epochs, 1)
-    if not lr > 0 or not sample >= 0:
-        raise ValueError(f"train_word2vec: lr must be > 0 and sample ≥ 0, got lr={lr}, sample={sample}")
+    if not (np.isfinite(lr) and lr > 0) or not (np.isfinite(sample) and sample >= 0):
+        raise ValueError(f"train_word2vec: lr must be finite and > 0 and sample finite and ≥ 0, got lr={lr}, "
+                         f"sample={sample}")
     counts = np.bincount(corpus, minlength=vocab_size)
     if np.count_nonzero(counts) < 2:
         raise ValueError("train_word2vec: the corpus must hold at least 2 distinct words")
-    p = counts.astype(np.float64) ** power
-    prob, alias = alias_table(p / p.sum())
+    prob, alias = alias_table(negative_distribution("train_word2vec", counts, power, distinct=1))
     keep = keep_probabilities(counts, sample)
     rng = np.random.default_rng(seed)
     W_in = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(np.float32)

@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,3 +18,11 @@ def rng():
 def tol(dtype):
     """(rtol, atol) for comparing a fast result with its reference in ``dtype``."""
     return (1e-5, 1e-6) if np.dtype(dtype) == np.float32 else (1e-10, 1e-12)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fuzz suite's totals (tests/test_fuzz.py), when it ran."""
+    fuzz = sys.modules.get("test_fuzz") or sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.TOTALS:
+        terminalreporter.section("fuzz suite")
+        terminalreporter.write_line(", ".join(f"{k}: {v}" for k, v in fuzz.TOTALS.items()))

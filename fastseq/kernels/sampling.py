@@ -61,13 +61,17 @@ def alias_draw(prob, alias, u1, u2):
 @njit(cache=True, parallel=True)
 def draw_negatives(prob, alias, target, exclude, seed, out):
     """out (N, K) int: draws for row n; with ``exclude`` never target[n] and no repeats in a row.
-    The caller guarantees that enough ids have nonzero probability for K distinct draws."""
+    The caller guarantees that enough ids have nonzero probability for K distinct draws; a row
+    that still finds none in 1,000,000 tries gets out[n, 0] = -1 (the caller raises)."""
     N, K = out.shape
     for n in prange(N):
         base = np.uint64(n) << np.uint64(32)
         attempt = 0
         j = 0
         while j < K:
+            if attempt >= 1000000:
+                out[n, 0] = -1
+                break
             c = base + np.uint64(2 * attempt)
             attempt += 1
             x = alias_draw(prob, alias, uniform01(seed, c), uniform01(seed, c + np.uint64(1)))

@@ -36,7 +36,8 @@ def _row_max(x):
 def _softmax_row(x, y):
     """Write softmax(x) into y (both (C,)); return (row max, sum of exp(x - max))."""
     m = _row_max(x)
-    s = x[0] * 0
+    y[0] = 0
+    s = y[0]                    # a zero of y's type (x[0] * 0 would be NaN for x[0] = -inf)
     for j in range(x.shape[0]):
         e = fast_exp(x[j] - m)
         y[j] = e

@@ -75,13 +75,17 @@ def _fold_loss(loss, running, prob):
 def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state, loss, running):
     """The positive target w and ``len(negatives)`` drawn ones against H[i], their probabilities
     folded into (loss, running); returns (state, loss, running). All ids are drawn before any
-    row is touched, so the rows' addresses are known early and their loads overlap."""
+    row is touched, so the rows' addresses are known early and their loads overlap. A draw equal
+    to w is redrawn, at most a million times in all (the caller's distribution leaves at least
+    1e-3 of the mass to other ids, so the bound is never reached in practice)."""
     k = 0
+    tries = 0
     while k < negatives.shape[0]:
         state, u1 = _next(state)
         state, u2 = _next(state)
         t = alias_draw(prob, alias, u1, u2)
-        if t != w:
+        tries += 1
+        if t != w or tries > 1000000:
             negatives[k] = t
             prefetch_row(W_out, t)
             k += 1

@@ -51,8 +51,8 @@ class WeightSum:
         return np.matmul(a[:, None, :], hs)[:, 0]
 
     def backward(self, dc):
-        hs, a = self.cache
-        dc = np.asarray(dc, dtype=hs.dtype)
+        hs, a = v.forward_done("WeightSum", self.cache)
+        dc = v.gradient("WeightSum", "dc", dc, (hs.shape[0], hs.shape[2]), hs.dtype)
         return a[:, :, None] * dc[:, None, :], np.matmul(hs, dc[:, :, None])[:, :, 0]
 
 
@@ -72,8 +72,8 @@ class AttentionWeight:
         return a
 
     def backward(self, da):
-        hs, h, a = self.cache
-        ds = _softmax_rows_backward(a, da)
+        hs, h, a = v.forward_done("AttentionWeight", self.cache)
+        ds = _softmax_rows_backward(a, v.gradient("AttentionWeight", "da", da, a.shape, a.dtype))
         return ds[:, :, None] * h[:, None, :], np.matmul(ds[:, None, :], hs)[:, 0]
 
 
@@ -107,10 +107,8 @@ class TimeAttention:
         return np.matmul(A, hs_enc)
 
     def backward(self, dout):
-        hs_enc, hs_dec, A = self._cache
-        dout = np.asarray(dout, dtype=hs_enc.dtype)
-        if dout.shape != hs_dec.shape:
-            raise ValueError(f"TimeAttention: dout must have shape {hs_dec.shape}, got {dout.shape}")
+        hs_enc, hs_dec, A = v.forward_done("TimeAttention", self._cache)
+        dout = v.gradient("TimeAttention", "dout", dout, hs_dec.shape, hs_enc.dtype)
         dS = _softmax_rows_backward(A, np.matmul(dout, hs_enc.transpose(0, 2, 1)))
         dhs_enc = np.matmul(A.transpose(0, 2, 1), dout) + np.matmul(dS.transpose(0, 2, 1), hs_dec)
         return dhs_enc, np.matmul(dS, hs_enc)

@@ -29,6 +29,31 @@ def _matmul_input(where, x, W):
     return x
 
 
+def _weights(where, params, names, grads=None):
+    """The layer's params, each a float32/float64 ndarray of one dtype and, with ``grads``, of
+    its gradient's shape: checked at every forward, since a caller may swap ``params[i]`` after
+    construction and the kernels write gradients by the params' shapes."""
+    dtype = None
+    for i, (p, name) in enumerate(zip(params, names)):
+        if grads is not None and isinstance(p, np.ndarray) and grads[i].shape != p.shape:
+            raise ValueError(f"{where}: {name} has shape {p.shape} but its gradient {grads[i].shape}; "
+                             "params were replaced after construction: build a new layer")
+        if not isinstance(p, np.ndarray) or p.dtype not in (np.float32, np.float64):
+            got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+            raise TypeError(f"{where}: {name} must be a float32 or float64 array, got {got}")
+        if dtype is not None and p.dtype != dtype:
+            raise TypeError(f"{where}: {name} is {p.dtype}, the other weights {dtype}")
+        dtype = p.dtype
+    return params
+
+
+def nonempty_batch(where, name, n):
+    """``n`` rows to average a loss over, refusing an empty batch (its mean is 0/0)."""
+    if n == 0:
+        raise ValueError(f"{where}: {name} is an empty batch; there is no loss to average")
+    return n
+
+
 def affine_forward(x, W, b):
     """x (R, D) @ W (D, M) + b (M,) → (R, M); W may be a transposed view."""
     out = x @ W
@@ -65,13 +90,15 @@ class MatMul:
         self.x = None
 
     def forward(self, x):
-        W, = self.params
+        W, = _weights("MatMul", self.params, ("W",), self.grads)
         self.x = _matmul_input("MatMul", x, W)
         return self.x @ W
 
     def backward(self, dout):
+        x = v.forward_done("MatMul", self.x)
         W, = self.params
-        np.matmul(self.x.T, dout, out=self.grads[0])
+        dout = v.gradient("MatMul", "dout", dout, (x.shape[0], W.shape[1]), W.dtype)
+        np.matmul(x.T, dout, out=self.grads[0])
         return dout @ W.T
 
 
@@ -84,12 +111,17 @@ class Affine:
         self.x = None
 
     def forward(self, x):
-        W, b = self.params
+        W, b = _weights("Affine", self.params, ("W", "b"), self.grads)
+        if W.ndim != 2 or b.shape != (W.shape[1],):
+            raise ValueError(f"Affine: W must be 2-D and b of shape (W.shape[1],), got {W.shape} and {b.shape}")
         self.x = _matmul_input("Affine", x, W)
         return affine_forward(self.x, W, b)
 
     def backward(self, dout):
-        return affine_backward(self.x, dout, self.params[0], self.grads)
+        x = v.forward_done("Affine", self.x)
+        W = self.params[0]
+        dout = v.gradient("Affine", "dout", dout, (x.shape[0], W.shape[1]), W.dtype)
+        return affine_backward(x, dout, W, self.grads)
 
 
 def _rows(x):
@@ -116,10 +148,9 @@ class Softmax:
         return self.out
 
     def backward(self, dout):
-        y = self.out.reshape(-1, self.out.shape[-1])
-        dout = _rows(np.asarray(dout, dtype=y.dtype))
-        if dout.shape != y.shape:
-            raise ValueError(f"Softmax: dout must have shape {self.out.shape}, got {dout.shape}")
+        out = v.forward_done("Softmax", self.out)
+        y = out.reshape(-1, out.shape[-1])
+        dout = v.gradient("Softmax", "dout", dout, out.shape, y.dtype).reshape(y.shape)
         dx = np.empty_like(y)
         softmax_backward(y, dout, dx)
         return dx.reshape(self.out.shape)
@@ -142,13 +173,14 @@ class SoftmaxWithLoss:
         t = v.targets_from_onehot("SoftmaxWithLoss", "t", t, x.shape)
         x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         self.t = v.label_array("SoftmaxWithLoss", "t", t, x2.shape[1], shape=x.shape[:-1]).reshape(-1)
+        nonempty_batch("SoftmaxWithLoss", "x", x2.shape[0])
         y = np.empty_like(x2)
         total = softmax_cross_entropy_forward(x2, self.t, 1e-7, y)
         self.y = y.reshape(x.shape)
         return _loss_is_finite("SoftmaxWithLoss", total / x2.shape[0])
 
     def backward(self, dout=1):
-        y = self.y.reshape(-1, self.y.shape[-1])
+        y = v.forward_done("SoftmaxWithLoss", self.y).reshape(-1, self.y.shape[-1])
         dx = np.empty_like(y)
         softmax_cross_entropy_backward(y, self.t, float(dout) / y.shape[0], dx)
         return dx.reshape(self.y.shape)
@@ -169,9 +201,8 @@ class Sigmoid:
         return out
 
     def backward(self, dout):
-        dout = np.ascontiguousarray(dout, dtype=self.out.dtype)
-        if dout.shape != self.out.shape:
-            raise ValueError(f"Sigmoid: dout must have shape {self.out.shape}, got {dout.shape}")
+        out = v.forward_done("Sigmoid", self.out)
+        dout = v.gradient("Sigmoid", "dout", dout, out.shape, out.dtype)
         dx = np.empty_like(self.out)
         sigmoid_backward(dout.reshape(-1), self.out.reshape(-1), dx.reshape(-1))
         return dx
@@ -193,15 +224,16 @@ class SigmoidWithLoss:
         where = type(self).__name__
         x = np.ascontiguousarray(v.float_array(where, "x" if self._x_ndim == 1 else "xs", x, ndims=(self._x_ndim,)))
         self.t = v.label_array(where, "t" if self._x_ndim == 1 else "ts", t, 2, shape=x.shape).reshape(-1)
+        nonempty_batch(where, "x" if self._x_ndim == 1 else "xs", x.size)
         self.y = np.empty_like(x)
         total = sigmoid_cross_entropy_forward(x.reshape(-1), self.t, 1e-7, self.y.reshape(-1))
-        self.loss = _loss_is_finite(where, total / max(x.size, 1))
+        self.loss = _loss_is_finite(where, total / x.size)
         return self.loss
 
     def backward(self, dout=1):
-        dx = np.empty_like(self.y)
-        sigmoid_cross_entropy_backward(self.y.reshape(-1), self.t, float(dout) / max(self.t.shape[0], 1),
-                                       dx.reshape(-1))
+        y = v.forward_done(type(self).__name__, self.y)
+        dx = np.empty_like(y)
+        sigmoid_cross_entropy_backward(y.reshape(-1), self.t, float(dout) / self.t.shape[0], dx.reshape(-1))
         return dx
 
 
@@ -285,19 +317,19 @@ class Embedding:
         self.idx = None
 
     def forward(self, idx):
-        W, = self.params
+        W, = _weights(type(self).__name__, self.params, ("W",), self.grads)
+        if W.ndim != 2:
+            raise ValueError(f"{type(self).__name__}: W must be 2-D (V, D), got shape {W.shape}")
         self.idx = v.id_array(type(self).__name__, self._ids_name, idx, W.shape[0])
         return W[self.idx]
 
     def backward(self, dout):
+        where = type(self).__name__
+        idx = v.forward_done(where, self.idx)
         dW, = self.grads
         D = dW.shape[1]
-        dout = np.asarray(dout)
-        if dout.shape != self.idx.shape + (D,):
-            raise ValueError(f"{type(self).__name__}: dout must have shape {self.idx.shape + (D,)}, "
-                             f"got {dout.shape}")
-        embedding_backward(self.idx.reshape(-1), np.ascontiguousarray(dout, dtype=dW.dtype).reshape(-1, D),
-                           dW, numba.get_num_threads())
+        dout = v.gradient(where, "dout", dout, idx.shape + (D,), dW.dtype)
+        embedding_backward(idx.reshape(-1), dout.reshape(-1, D), dW, numba.get_num_threads())
         return None
 
     def sparse_backward(self, dout):

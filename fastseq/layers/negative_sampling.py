@@ -21,6 +21,38 @@ from fastseq.layers.core import Embedding, _loss_is_finite, draw_seed
 __all__ = ["EmbeddingDot", "UnigramSampler", "NegativeSamplingLoss", "zero_grad_view"]
 
 
+def negative_distribution(where, counts, power, distinct=0):
+    """Probabilities ∝ counts**power (V,) float64 summing to 1, refusing what cannot be drawn:
+    ``power`` must be finite and > 0; with ``distinct`` > 0 (distinct negatives per row besides
+    the row's target) at least ``distinct + 1`` ids need a nonzero probability, and the
+    ``distinct`` likeliest ids must leave at least 1e-3 of the mass to the others (a rejection
+    draw then needs at most about a thousand tries per negative)."""
+    if isinstance(power, bool) or not isinstance(power, (int, float, np.number)) or not np.isfinite(power) \
+            or power <= 0:
+        raise ValueError(f"{where}: power must be a finite number > 0, got {power!r}")
+    c = np.asarray(counts, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        p = c ** power
+    if not np.isfinite(p).all():                  # counts**power overflows: scale first
+        p = (c / c.max()) ** power
+    total = p.sum()
+    if not total > 0:
+        raise ValueError(f"{where}: no id has a nonzero probability (power={power})")
+    p = p / total
+    if distinct:
+        nonzero = int(np.count_nonzero(p))
+        if nonzero < distinct + 1:
+            raise ValueError(f"{where}: sample_size={distinct} distinct negatives other than the target need "
+                             f"{distinct + 1} ids of nonzero probability, and only {nonzero} have one "
+                             f"(power={power}; use exclude=False, or a smaller sample_size)")
+        rest = 1.0 - np.sort(p)[-distinct:].sum()
+        if rest < 1e-3:
+            raise ValueError(f"{where}: the {distinct} likeliest ids hold all but {rest:.2g} of the probability, "
+                             f"so drawing {distinct} distinct negatives could take millions of tries "
+                             f"(power={power} is too large, or sample_size too)")
+    return p
+
+
 def zero_grad_view(W):
     """A read-only all-zero array shaped like W that takes no memory (a zero-stride view)."""
     z = np.broadcast_to(np.zeros((), dtype=W.dtype), W.shape)
@@ -95,12 +127,8 @@ class UnigramSampler:
         self.exclude = bool(exclude)
         if self.sample_size < 1:
             raise ValueError(f"UnigramSampler: sample_size must be ≥ 1, got {sample_size}")
-        if self.exclude and self.sample_size > np.count_nonzero(counts) - 1:
-            raise ValueError(f"UnigramSampler: sample_size={sample_size} distinct negatives other than the "
-                             f"target need more than the {np.count_nonzero(counts)} words the corpus holds "
-                             "(use exclude=False, or a smaller sample_size)")
-        p = counts.astype(np.float64) ** power
-        self.word_p = p / p.sum()
+        self.word_p = negative_distribution("UnigramSampler", counts, power,
+                                            self.sample_size if self.exclude else 0)
         self._prob, self._alias = alias_table(self.word_p)
         self._cum = np.cumsum(self.word_p)
 
@@ -116,6 +144,8 @@ class UnigramSampler:
             return self._book_sample(target)
         out = np.empty((target.shape[0], self.sample_size), dtype=np.int64)
         draw_negatives(self._prob, self._alias, target, self.exclude, draw_seed(), out)
+        if target.shape[0] and out[:, 0].min() < 0:
+            raise RuntimeError("UnigramSampler: a row found no distinct negatives in 1,000,000 tries")
         return out
 
     def _book_sample(self, target):

@@ -44,7 +44,7 @@ def _check_params(where, Wx, Wh, b, blocks):
         if p is None:
             continue
         p = np.asarray(p)
-        if p.dtype.kind != "f" or p.ndim != len(want[name]) or any(
+        if p.dtype not in (np.float32, np.float64) or p.ndim != len(want[name]) or any(
                 not isinstance(s, str) and s != d for s, d in zip(want[name], p.shape)):
             shape = "(" + ", ".join(map(str, want[name])) + ")"
             raise ValueError(f"{where}: {name} must be a float array of shape {shape} (H={H}, "
@@ -101,11 +101,22 @@ class _Recurrence:
             return self.params[2]
         return np.zeros(self.params[1].shape[1], dtype=self.params[0].dtype)
 
+    def _check_weights(self):
+        """The params as they are now (a caller may have replaced them): same shapes and dtypes
+        as at construction, so the kernels never index past them."""
+        where = type(self).__name__
+        for i, (p, g) in enumerate(zip(self.params, self.grads)):
+            if not isinstance(p, np.ndarray) or p.shape != g.shape or p.dtype != g.dtype:
+                got = f"{p.dtype} {p.shape}" if isinstance(p, np.ndarray) else type(p).__name__
+                raise ValueError(f"{where}: params[{i}] is now {got}, the layer was built for {g.dtype} {g.shape}; "
+                                 "build a new layer for new weights")
+
     def _run_forward(self, xs_tm, h0, c0):
         """xs_tm (T, N, D), h0/c0 (N, H) → hs (T, N, H) and the last c (or None)."""
+        self._check_weights()
         Wx, b = self.params[0], self._bias()
         T, N, D = xs_tm.shape
-        ax = affine_forward(xs_tm.reshape(T * N, D), Wx, b).reshape(T, N, -1)
+        ax = affine_forward(xs_tm.reshape(T * N, D), Wx, b).reshape(T, N, Wx.shape[1])
         hs, cs, state = self._steps_forward(ax, h0, c0)
         self._cache = (xs_tm, h0, hs, state)
         return hs, (cs[-1] if cs is not None else None)
@@ -122,7 +133,7 @@ class _Recurrence:
             dc = np.zeros((N, H), Wx.dtype) if dc is None else np.array(dc, dtype=Wx.dtype)
         dA = np.empty((T, N, self.blocks * H), dtype=Wx.dtype)
         dh = self._steps_backward(dhs_tm, dh, dc, state, hs, h0, dA)
-        dA2 = dA.reshape(T * N, -1)
+        dA2 = dA.reshape(T * N, self.blocks * H)
         h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
         np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
         self._weight_grad_h(h_prev, dA2, state)
@@ -339,6 +350,9 @@ class _Time:
         N = xs.shape[0]
         h0 = self._initial("h", N)
         c0 = self._initial("c", N) if self.has_cell else None
+        if xs.shape[1] == 0:                      # no steps: no output, the state stays
+            self._cache = None
+            return np.zeros((N, 0, h0.shape[1]), dtype=Wx.dtype)
         hs, c = self._run_forward(np.ascontiguousarray(xs.transpose(1, 0, 2)), h0, c0)
         self.h = hs[-1].copy()
         if self.has_cell:

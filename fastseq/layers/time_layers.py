@@ -7,7 +7,7 @@ import numpy as np
 from fastseq import _validate as v
 from fastseq.kernels.softmax import softmax_cross_entropy_with_grad
 from fastseq.layers.core import (Dropout, Embedding, SigmoidWithLoss, SoftmaxWithLoss, _loss_is_finite,
-                                 affine_backward, affine_forward)
+                                 _weights, affine_backward, affine_forward)
 from fastseq.layers.attention import TimeAttention
 from fastseq.layers.recurrent import GRU, LSTM, RNN, TimeBiLSTM, TimeGRU, TimeLSTM, TimeRNN
 
@@ -41,18 +41,21 @@ class TimeAffine:
         self.x = None
 
     def forward(self, x):
-        W, b = self.params
-        x = np.asarray(x)
-        if x.ndim != 3 or x.shape[2] != W.shape[0]:
+        W, b = _weights("TimeAffine", self.params, ("W", "b"), self.grads)
+        if W.ndim != 2 or b.shape != (W.shape[1],):
+            raise ValueError(f"TimeAffine: W must be 2-D and b of shape (W.shape[1],), got {W.shape} and {b.shape}")
+        x = v.float_array("TimeAffine", "x", x, ndims=(3,)).astype(W.dtype, copy=False)
+        if x.shape[2] != W.shape[0]:
             raise ValueError(f"TimeAffine: x must have shape (N, T, {W.shape[0]}), got {x.shape}")
         self.x = x
         N, T, D = x.shape
-        return affine_forward(x.reshape(N * T, D), W, b).reshape(N, T, -1)
+        return affine_forward(x.reshape(N * T, D), W, b).reshape(N, T, W.shape[1])
 
     def backward(self, dout):
-        N, T, D = self.x.shape
-        dout = np.asarray(dout).reshape(N * T, -1)
-        return affine_backward(self.x.reshape(N * T, D), dout, self.params[0], self.grads).reshape(N, T, D)
+        N, T, D = v.forward_done("TimeAffine", self.x).shape
+        W = self.params[0]
+        dout = v.gradient("TimeAffine", "dout", dout, (N, T, W.shape[1]), W.dtype).reshape(N * T, W.shape[1])
+        return affine_backward(self.x.reshape(N * T, D), dout, W, self.grads).reshape(N, T, D)
 
 
 class TimeSoftmaxWithLoss:
@@ -72,7 +75,10 @@ class TimeSoftmaxWithLoss:
         ts = v.targets_from_onehot("TimeSoftmaxWithLoss", "ts", ts, xs.shape)
         ts = v.label_array("TimeSoftmaxWithLoss", "ts", ts, V, shape=(N, T), ignore_label=self.ignore_label)
         ts = ts.reshape(N * T)
-        count = max(int(np.count_nonzero(ts != self.ignore_label)), 1)
+        count = int(np.count_nonzero(ts != self.ignore_label))
+        if count == 0:
+            raise ValueError("TimeSoftmaxWithLoss: ts is empty or every label is ignore_label "
+                             f"({self.ignore_label}); there is no loss to average")
         x2 = np.ascontiguousarray(xs).reshape(N * T, V)
         dx = np.empty_like(x2)
         total = softmax_cross_entropy_with_grad(x2, ts, 1.0 / count, dx)
@@ -80,8 +86,7 @@ class TimeSoftmaxWithLoss:
         return _loss_is_finite("TimeSoftmaxWithLoss", total / count)
 
     def backward(self, dout=1):
-        if self._dx is None:
-            raise RuntimeError("TimeSoftmaxWithLoss: backward called before forward")
+        v.forward_done("TimeSoftmaxWithLoss", self._dx)
         return self._dx if dout == 1 else self._dx * self._dx.dtype.type(dout)
 
 

@@ -1,8 +1,6 @@
 """The book's ``ch04/negative_sampling_layer`` in plain NumPy: EmbeddingDot, UnigramSampler
 (CPU semantics: no target, no repeats within a row), NegativeSamplingLoss (one EmbeddingDot and
 one SigmoidWithLoss per target)."""
-import collections
-
 import numpy as np
 
 from fastseq.reference.layers import Embedding, SigmoidWithLoss
@@ -29,25 +27,24 @@ class EmbeddingDot:
 
 
 class UnigramSampler:
+    """Negative ids with probability ∝ count**power over the ``len(distinct ids)`` first ids;
+    each row one ``np.random.choice`` without replacement from that distribution with the row's
+    target taken out (int32 (N, sample_size))."""
+
     def __init__(self, corpus, power, sample_size):
         self.sample_size = sample_size
-        counts = collections.Counter(int(w) for w in corpus)
-        self.vocab_size = len(counts)
-        self.word_p = np.zeros(self.vocab_size)
-        for i in range(self.vocab_size):
-            self.word_p[i] = counts[i]
-        self.word_p = np.power(self.word_p, power)
-        self.word_p /= np.sum(self.word_p)
+        ids = np.asarray(corpus, dtype=np.int64)
+        self.vocab_size = np.unique(ids).size
+        weights = np.bincount(ids, minlength=self.vocab_size)[:self.vocab_size].astype(np.float64) ** power
+        self.word_p = weights / weights.sum()
 
     def get_negative_sample(self, target):
-        batch_size = target.shape[0]
-        negative_sample = np.zeros((batch_size, self.sample_size), dtype=np.int32)
-        for i in range(batch_size):
-            p = self.word_p.copy()
-            p[target[i]] = 0
-            p /= p.sum()
-            negative_sample[i, :] = np.random.choice(self.vocab_size, size=self.sample_size, replace=False, p=p)
-        return negative_sample
+        out = np.empty((len(target), self.sample_size), dtype=np.int32)
+        for row, t in enumerate(target):
+            q = self.word_p.copy()
+            q[t] = 0.0
+            out[row] = np.random.choice(self.vocab_size, self.sample_size, replace=False, p=q / q.sum())
+        return out
 
 
 class NegativeSamplingLoss:
