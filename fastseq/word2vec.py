@@ -68,6 +68,9 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     if model not in ("cbow", "skipgram"):
         raise ValueError(f"train_word2vec: model must be 'cbow' or 'skipgram', got {model!r}")
     vocab_size = int(corpus.max()) + 1 if vocab_size is None else _check_int("vocab_size", vocab_size, 1)
+    if vocab_size > 2 ** 31:
+        raise ValueError(f"train_word2vec: vocab_size {vocab_size} is past 2**31 (the corpus's ids must be "
+                         "compact, 0 .. V-1)")
     v.id_array("train_word2vec", "corpus", corpus, vocab_size)
     dim, window = _check_int("dim", dim, 1), _check_int("window", window, 1)
     if lr is None:

@@ -10,6 +10,7 @@ one of CLEAR_TYPES with a message that begins with the fastseq name that refused
 hang names its target; the last line is the JSON counts of the family.
 """
 import json
+import os
 import re
 import sys
 import warnings
@@ -383,8 +384,120 @@ def family_count(n):
     run()
 
 
+def family_word2vec(n):
+    from fastseq.layers import negative_sampling as FN
+    from fastseq.reference import negative_sampling as RN
+    from fastseq.word2vec import train_word2vec
+
+    @settings(max_examples=n, **SETTINGS)
+    @given(st.data())
+    @_each
+    def run(data):
+        V, D, N = data.draw(pos) + 2, data.draw(pos), data.draw(dims)
+        corpus = data.draw(ids((data.draw(st.integers(0, 40)),), V))
+        power = data.draw(st.sampled_from([0.75, 1.0, 0.0, -0.75, 200.0, 500.0, float("nan"), float("inf")]))
+        k = data.draw(st.integers(0, 6))
+        name = data.draw(st.sampled_from(["UnigramSampler", "EmbeddingDot", "NegativeSamplingLoss", "train_word2vec"]))
+        if name == "UnigramSampler":
+            def draw():
+                sampler = FN.UnigramSampler(corpus, power, k, exclude=data.draw(st.booleans()))
+                target = data.draw(ids((N,), sampler.vocab_size))
+                neg = sampler.get_negative_sample(target)
+                if neg.size and (neg.min() < 0 or neg.max() >= sampler.vocab_size):
+                    raise _violation("UnigramSampler: a negative is out of range")
+                if sampler.exclude and not all(len(set(row)) == k and t not in row
+                                               for row, t in zip(neg.tolist(), target.tolist())):
+                    raise _violation("UnigramSampler: a negative is the row's target or repeated")
+                return 0
+            check(name, draw, lambda: 0)
+        elif name == "EmbeddingDot":
+            W = data.draw(arrays((V, D)))
+            fast, ref = build(name, FN.EmbeddingDot, RN.EmbeddingDot, [W])
+            if fast is not None:
+                pair_calls(name, fast, ref, [("forward", [data.draw(arrays((N, D))), data.draw(ids((N,), V))]),
+                                             ("backward", [data.draw(arrays((N,)))])], [W])
+        elif name == "NegativeSamplingLoss":
+            W = data.draw(arrays((V, D)))
+
+            def loss():
+                layer = FN.NegativeSamplingLoss(W, corpus, power, k)
+                value = layer.forward(data.draw(arrays((N, D))), data.draw(ids((N,), V)))
+                dh = layer.backward()
+                if not (np.isfinite(value) and np.isfinite(dh).all()):
+                    raise _violation("NegativeSamplingLoss: a non-finite loss or gradient came back")
+                return 0
+            check(name, loss, lambda: 0)
+        else:
+            lr = data.draw(st.sampled_from([0.025, 0.0, -1.0, float("inf"), float("nan")]))
+
+            def train():
+                result = train_word2vec(corpus, V, model=data.draw(st.sampled_from(["cbow", "skipgram"])), dim=D,
+                                        window=data.draw(st.sampled_from([1, 2, 0])), negative=max(k, 1),
+                                        epochs=1, lr=lr, power=power, progress=False)
+                if not (np.isfinite(result.W_in).all() and np.isfinite(result.W_out).all()):
+                    raise _violation("train_word2vec: non-finite vectors came back")
+                return 0
+            check(name, train, lambda: 0)
+    run()
+
+
+def family_models(n):
+    import fastseq.models as FM
+    import fastseq.reference.models as RM
+
+    @settings(max_examples=n, **SETTINGS)
+    @given(st.data())
+    @_each
+    def run(data):
+        V, D, H, N, T = data.draw(pos) + 1, data.draw(pos), data.draw(pos), data.draw(dims), data.draw(dims)
+        name = data.draw(st.sampled_from(["SimpleRnnlm", "Rnnlm", "BetterRnnlm"]))
+        np.random.seed(0)
+        fast = getattr(FM, name)(V, D, D if name == "BetterRnnlm" else H)
+        np.random.seed(0)
+        ref = getattr(RM, name)(V, D, D if name == "BetterRnnlm" else H)
+        xs, ts = data.draw(ids((N, T), V)), data.draw(ids((N, T), V))
+        calls = [("forward", [xs, ts] + ([False] if name == "BetterRnnlm" else [])), ("backward", [])]
+        if data.draw(st.floats(0, 1)) < 0.1:
+            calls = [calls[-1]] + calls
+        if name != "SimpleRnnlm" and data.draw(st.booleans()):            # state of another batch size
+            fast.forward(np.zeros((N + 1, 1), np.int64), np.zeros((N + 1, 1), np.int64), *calls[0][1][2:])
+            ref.forward(np.zeros((N + 1, 1), np.int64), np.zeros((N + 1, 1), np.int64), *calls[0][1][2:])
+        pair_calls(name, fast, ref, calls, fast.params)
+    run()
+
+
+def family_vectors(n):
+    import tempfile
+    from fastseq.vectors import KeyedVectors
+
+    @settings(max_examples=n, **SETTINGS)
+    @given(st.data())
+    @_each
+    def run(data):
+        V, D = data.draw(pos), data.draw(pos)
+        vectors = data.draw(arrays((V, D)))
+        words = [data.draw(st.sampled_from(["a", "b c", "", "d\n", "é", "x", "x", "한국어", "tab\t"])) + str(i % 3)
+                 for i in range(V)]
+
+        def round_trip():
+            kv = KeyedVectors(vectors, words)
+            with tempfile.TemporaryDirectory() as folder:
+                path = os.path.join(folder, "v.txt")
+                kv.save_word2vec_format(path)
+                back = KeyedVectors.load_word2vec_format(path)
+            if back.id_to_word != kv.id_to_word:
+                raise _violation("KeyedVectors: the words did not survive the text format")
+            return back.vectors
+
+        check("KeyedVectors.save/load_word2vec_format", round_trip,
+              lambda: np.array([[float(f"{x:.6g}") for x in row] for row in np.asarray(vectors, np.float64)],
+                               dtype=np.float32), [np.zeros(1, np.float32)])
+    run()
+
+
 FAMILIES = {"layers": family_layers, "recurrent": family_recurrent, "attention": family_attention,
-            "functions": family_functions, "optimizers": family_optimizers, "count": family_count}
+            "functions": family_functions, "optimizers": family_optimizers, "count": family_count,
+            "word2vec": family_word2vec, "models": family_models, "vectors": family_vectors}
 
 
 if __name__ == "__main__":

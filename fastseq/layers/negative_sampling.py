@@ -119,8 +119,9 @@ class UnigramSampler:
             raise TypeError(f"UnigramSampler: corpus must be a 1-D integer array, got {corpus.dtype} {corpus.shape}")
         if corpus.size == 0:
             raise ValueError("UnigramSampler: corpus is empty")
-        if corpus.min() < 0:
-            raise IndexError(f"UnigramSampler: corpus holds id {corpus.min()}, ids must be ≥ 0")
+        if corpus.min() < 0 or corpus.max() >= 2 ** 31:
+            bad = corpus.min() if corpus.min() < 0 else corpus.max()
+            raise IndexError(f"UnigramSampler: corpus holds id {bad}, ids must be in [0, 2**31)")
         counts = np.bincount(corpus)
         self.vocab_size = counts.shape[0]
         self.sample_size = int(sample_size)
@@ -171,6 +172,10 @@ class NegativeSamplingLoss:
 
     def __init__(self, W, corpus, power=0.75, sample_size=5, exclude=True):
         self.sample_size = sample_size
+        corpus = np.asarray(corpus)
+        if corpus.dtype.kind in "iu" and corpus.size and corpus.max() >= W.shape[0]:
+            raise IndexError(f"NegativeSamplingLoss: corpus holds id {corpus.max()}, but W has only "
+                             f"{W.shape[0]} rows")
         self.sampler = UnigramSampler(corpus, power, sample_size, exclude=exclude)
         if self.sampler.vocab_size > W.shape[0]:
             raise ValueError(f"NegativeSamplingLoss: corpus holds id {self.sampler.vocab_size - 1}, but W has "
