@@ -31,10 +31,15 @@ __all__ = ["create_co_matrix", "co_occurrence", "ppmi", "ppmi_sparse", "truncate
 _CONTEXTS = {"both": (True, True), "left": (True, False), "right": (False, True)}
 
 
+# The most (word, window position) visits a count may take: about ten minutes on 2 cores. A
+# kernel cannot be interrupted, so a larger request is refused rather than left to run for hours.
+MAX_PAIRS = 10 ** 10
+
+
 def _corpus(where, corpus, vocab_size, window_size):
     """The validated corpus (int ids in [0, vocab_size)) and the window to count with: a window
     wider than the corpus counts the same pairs as one of ``len(corpus) - 1``, so it is clamped
-    there (the work stays O(n * window) with window < n)."""
+    there; a count of more than MAX_PAIRS visits is refused."""
     corpus = np.asarray(corpus)
     if corpus.ndim != 1:
         raise ValueError(f"{where}: corpus must be a 1-D array of word ids, got shape {corpus.shape}")
@@ -44,7 +49,12 @@ def _corpus(where, corpus, vocab_size, window_size):
         raise ValueError(f"{where}: vocab_size must be a positive integer, got {vocab_size!r}")
     if isinstance(window_size, bool) or not isinstance(window_size, (int, np.integer)) or window_size < 1:
         raise ValueError(f"{where}: window_size must be a positive integer, got {window_size!r}")
-    return v.id_array(where, "corpus", corpus, vocab_size), int(min(window_size, max(corpus.shape[0] - 1, 1)))
+    window_size = int(min(window_size, max(corpus.shape[0] - 1, 1)))
+    if corpus.shape[0] * window_size > MAX_PAIRS:
+        raise ValueError(f"{where}: window_size={window_size} over {corpus.shape[0]} words means "
+                         f"{corpus.shape[0] * window_size:.3g} positions to visit, more than {MAX_PAIRS:.0e}; "
+                         "use a smaller window")
+    return v.id_array(where, "corpus", corpus, vocab_size), window_size
 
 
 def _count_dtype(corpus, window_size):

@@ -89,6 +89,8 @@ def test_huge_window_is_clamped_not_quadratic():
     corpus = np.random.default_rng(1).integers(0, 20, 300)
     C = count.co_occurrence(corpus, 20, 100_000_000).toarray()
     np.testing.assert_array_equal(C, count.create_co_matrix(corpus, 20, len(corpus) - 1))
+    with pytest.raises(ValueError, match="co_occurrence: window_size=199999 over 200000 words means"):
+        count.co_occurrence(np.zeros(200_000, np.int32), 1, 10 ** 8)
     assert count._count_dtype(np.zeros(10 ** 6, np.int32), 2000) == np.int64     # 4e9 pairs: int64
     assert count._count_dtype(np.zeros(10 ** 6, np.int32), 2) == np.int32
 
