@@ -49,11 +49,24 @@ def _checkpoint_args(parser, recipes):
     parser.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default, also for options without a help text."""
+
+    def _format_action(self, action):
+        if not action.help and action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
+
+
 def _parser():
+    from fastseq import __version__
     from fastseq.lm import RECIPES
 
-    parser = argparse.ArgumentParser(prog="fastseq", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="fastseq", description=__doc__.splitlines()[0], formatter_class=_Help)
+    parser.add_argument("--version", action="version", version=f"fastseq {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add_parser(*a, formatter_class=_Help, **k)
     lm = sub.add_parser("train-lm", help="train a language model on PTB and report test perplexity",
                         description="Recipes: rnnlm = the book's Rnnlm (wordvec/hidden 100, 4 epochs); better = "
                                     "BetterRnnlm (650, two LSTMs, dropout 0.5, tied weights, 40 epochs, validation "
