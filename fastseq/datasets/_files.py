@@ -89,6 +89,7 @@ def find_file(folder, name, sha256, url=None):
             return dest
         except (urllib.error.URLError, OSError, ValueError) as exc:
             tried.append(f"download {url}: {exc}")
+    unset = "" if os.environ.get(ENV) else f"{ENV} is not set. "
     raise DataNotFoundError(
         f"no verified copy of {folder}/{name}. Looked in:\n  " + "\n  ".join(tried)
-        + f"\nSet {ENV} to a folder holding {folder}/{name} (e.g. {ENV}=../shared/data).")
+        + f"\n{unset}Put {name} in a folder DIR/{folder}/ and set {ENV}=DIR, or put it in {cache_dir() / folder}/.")
