@@ -23,7 +23,9 @@ turns it into README's table.
 """
 import json
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +111,11 @@ def _compare(trees, name, lines, timeout):
     if spec.chaotic:
         perturbed = book_oracle.run_script(trees["book"], name, "perturbed", lines, timeout)[0]
     problems = book_oracle.compare_outputs(book, fast, RTOL, perturbed)
+    if problems:
+        keep = Path(tempfile.mkdtemp(prefix="book-oracle-"))
+        for side, lines_out in (("book", book), ("fastseq", fast), ("perturbed", perturbed or [])):
+            (keep / f"{side}.txt").write_text("\n".join(lines_out) + "\n", encoding="utf-8")
+        problems.append(f"all three outputs: {keep}")
     assert not problems, f"{name}: the drop-in prints other figures than the book:\n" + "\n".join(problems[:20])
     assert book_rc in (0, None), f"{name}: the book itself failed:\n{book_err[-2000:]}"
     print(f"\n{name}: {len(book)} lines agree; book {book_s:.1f} s, fastseq {fast_s:.1f} s")
