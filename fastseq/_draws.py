@@ -7,30 +7,20 @@ from NumPy's global generator per call, so ``np.random.seed`` still makes a run 
 replace=False, p)`` per row for negative samples), so a seeded book script prints the book's
 numbers. The drop-in runner sets ``"book"``; ``FASTSEQ_DRAWS`` or ``set_draws`` choose.
 """
-import os
+from fastseq._settings import ProcessSetting
 
 MODES = ("fast", "book")
-_ENV = "FASTSEQ_DRAWS"
-_current = None
+_DRAWS = ProcessSetting("FASTSEQ_DRAWS", MODES, "fast")
 
 
 def get_draws():
     """The draw mode now: "fast" or "book"."""
-    global _current
-    if _current is None:
-        value = os.environ.get(_ENV) or "fast"
-        if value not in MODES:
-            raise ValueError(f"{_ENV} must be one of {MODES}, got {value!r}")
-        _current = value
-    return _current
+    return _DRAWS.get()
 
 
 def set_draws(mode):
     """Draw randomness the ``"book"`` way or the ``"fast"`` way from now on, process-wide."""
-    global _current
-    if mode not in MODES:
-        raise ValueError(f"set_draws: mode must be one of {MODES}, got {mode!r}")
-    _current = mode
+    _DRAWS.set(mode, "set_draws")
 
 
 def book_draws():

@@ -6,7 +6,7 @@ trainers, ``most_similar``/``analogy``, ``ppmi(verbose=True)``, ``eval_perplexit
 phrases of the language set here: English by default, ``FASTSEQ_LANG=ko`` or
 ``set_language("ko")`` for Korean. The drop-in runner sets it from the script's edition.
 """
-import os
+from fastseq._settings import ProcessSetting
 
 LANGUAGES = ("en", "ko")
 
@@ -31,31 +31,17 @@ _PHRASES = {
     },
 }
 
-_ENV = "FASTSEQ_LANG"
-_current = None
-
-
-def _check(lang):
-    if lang not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
-    return lang
+_LANGUAGE = ProcessSetting("FASTSEQ_LANG", LANGUAGES, "en")
 
 
 def get_language():
     """The language of printed phrases now: "en" or "ko"."""
-    global _current
-    if _current is None:
-        value = os.environ.get(_ENV) or "en"
-        if value not in LANGUAGES:
-            raise ValueError(f"{_ENV} must be one of {LANGUAGES}, got {value!r}")
-        _current = value
-    return _current
+    return _LANGUAGE.get()
 
 
 def set_language(lang):
     """Print the book's phrases in ``lang`` ("en" or "ko") from now on, process-wide."""
-    global _current
-    _current = _check(lang)
+    _LANGUAGE.set(lang, "set_language")
 
 
 def phrase(key):

@@ -23,7 +23,7 @@ def gradient(where, name, g, shape, dtype):
     """An incoming gradient as a C-contiguous ``dtype`` array of ``shape``; a ``g`` that
     broadcasts to it (a scalar, a missing axis) is broadcast, as NumPy would in the book."""
     g = np.asarray(g)
-    if g.dtype.kind not in "fiub" or g.dtype == np.float16:
+    if g.dtype.kind not in "fiu" or g.dtype == np.float16 or g.dtype.itemsize > 8:
         raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {g.dtype}")
     try:
         g = np.broadcast_to(g, shape)
@@ -37,6 +37,13 @@ def forward_done(where, cache):
     if cache is None:
         raise RuntimeError(f"{where}: backward called before forward")
     return cache
+
+
+def finite(where, name, x):
+    """``x`` unchanged, after refusing NaN and inf anywhere in it."""
+    if not np.isfinite(x).all():
+        raise ValueError(f"{where}: {name} contains NaN or inf")
+    return x
 
 
 def no_nan(where, name, x):

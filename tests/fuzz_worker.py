@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -20,16 +21,22 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import fastseq.functions as FF
+import fastseq.models as FM
 import fastseq.layers.attention as FA
 import fastseq.layers.time_layers as FT
 import fastseq.optimizers as FO
 import fastseq.reference.attention as RA
 import fastseq.reference.functions as RF
 import fastseq.reference.layers as RL
+import fastseq.reference.models as RM
 import fastseq.reference.optimizers as RO
 import fastseq.reference.time_layers as RT
 from fastseq import count, layers as FL
+from fastseq.layers import negative_sampling as FN
 from fastseq.reference import count as RC
+from fastseq.reference import negative_sampling as RN
+from fastseq.vectors import KeyedVectors
+from fastseq.word2vec import train_word2vec
 
 CLEAR_TYPES = (TypeError, ValueError, IndexError, RuntimeError, FloatingPointError, KeyError)
 _PREFIX = re.compile(r"^[A-Za-z_][\w.]*(\([^)]*\))?: ")
@@ -141,7 +148,7 @@ def _describe(x):
     if isinstance(x, (tuple, list)):
         return "(" + ", ".join(_describe(a) for a in x) + ")"
     a = np.asarray(x)
-    return f"{a.dtype}{a.shape} {np.array2string(a.ravel()[:6], precision=12)}"
+    return f"{a.dtype}{a.shape} " + " ".join(np.array2string(a.ravel()[:6], precision=12).split())
 
 
 def check(target, fast, reference, inputs=()):
@@ -210,289 +217,247 @@ SETTINGS = dict(deadline=None, database=None, derandomize=True, phases=[Phase.ge
                 suppress_health_check=list(HealthCheck))
 
 
-def _each(body):
-    """Run ``body(data)``; a violation is recorded (see ``_violation``) and the run goes on."""
-    def run(data):
+def family(body):
+    """A fuzz family: ``body(data)`` run on ``n`` hypothesis examples when the returned function
+    is called with n; a violation is recorded (see ``_violation``) and the run goes on."""
+    def each(data):
         try:
             body(data)
         except Violation:
             pass
+
+    def run(n):
+        settings(max_examples=n, **SETTINGS)(given(st.data())(each))()
     return run
 
 
-def family_layers(n):
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        N, D, M, T = data.draw(dims), data.draw(pos), data.draw(pos), data.draw(dims)
-        name = data.draw(st.sampled_from(["MatMul", "Affine", "Softmax", "SoftmaxWithLoss", "Sigmoid",
-                                          "SigmoidWithLoss", "Embedding", "TimeAffine", "TimeEmbedding",
-                                          "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss"]))
-        backward_first = data.draw(st.floats(0, 1)) < 0.1
-        if name in ("MatMul", "Affine", "TimeAffine"):
-            W = data.draw(arrays((D, M)))
-            ctor = [W] if name == "MatMul" else [W, data.draw(arrays((M,)))]
-            x = data.draw(arrays((N, T, data.draw(st.sampled_from([D, D + 1]))) if name == "TimeAffine"
-                                 else (N, data.draw(st.sampled_from([D, D + 1])))))
-            dout_shape = (N, T, M) if name == "TimeAffine" else (N, M)
-            calls = [("forward", [x]), ("backward", [data.draw(arrays(dout_shape))])]
-        elif name in ("Embedding", "TimeEmbedding"):
-            ctor = [data.draw(arrays((M + 1, D)))]
-            shape = (N, T) if name == "TimeEmbedding" else (N,)
-            calls = [("forward", [data.draw(ids(shape, M + 1))]), ("backward", [data.draw(arrays(shape + (D,)))])]
-        elif name in ("Softmax", "Sigmoid"):
-            ctor = []
-            x = data.draw(arrays((N, M)))
-            calls = [("forward", [x]), ("backward", [data.draw(arrays(x.shape))])]
-        elif name == "SoftmaxWithLoss":
-            ctor = []
-            calls = [("forward", [data.draw(arrays((N, M))), data.draw(ids((N,), M))]), ("backward", [])]
-        elif name == "TimeSoftmaxWithLoss":
-            ctor = []
-            calls = [("forward", [data.draw(arrays((N, T, M))), data.draw(ids((N, T), M))]), ("backward", [])]
-        else:
-            shape = (N, T) if name == "TimeSigmoidWithLoss" else (N,)
-            ctor = []
-            calls = [("forward", [data.draw(arrays(shape)), data.draw(ids(shape, 2))]), ("backward", [])]
-        module_f, module_r = (FT, RT) if name.startswith("Time") else (FL, RL)
-        fast, ref = build(name, getattr(module_f, name), getattr(module_r, name), ctor)
-        if fast is None:
+@family
+def family_layers(data):
+    N, D, M, T = data.draw(dims), data.draw(pos), data.draw(pos), data.draw(dims)
+    name = data.draw(st.sampled_from(["MatMul", "Affine", "Softmax", "SoftmaxWithLoss", "Sigmoid",
+                                      "SigmoidWithLoss", "Embedding", "TimeAffine", "TimeEmbedding",
+                                      "TimeSoftmaxWithLoss", "TimeSigmoidWithLoss"]))
+    backward_first = data.draw(st.floats(0, 1)) < 0.1
+    if name in ("MatMul", "Affine", "TimeAffine"):
+        W = data.draw(arrays((D, M)))
+        ctor = [W] if name == "MatMul" else [W, data.draw(arrays((M,)))]
+        x = data.draw(arrays((N, T, data.draw(st.sampled_from([D, D + 1]))) if name == "TimeAffine"
+                             else (N, data.draw(st.sampled_from([D, D + 1])))))
+        dout_shape = (N, T, M) if name == "TimeAffine" else (N, M)
+        calls = [("forward", [x]), ("backward", [data.draw(arrays(dout_shape))])]
+    elif name in ("Embedding", "TimeEmbedding"):
+        ctor = [data.draw(arrays((M + 1, D)))]
+        shape = (N, T) if name == "TimeEmbedding" else (N,)
+        calls = [("forward", [data.draw(ids(shape, M + 1))]), ("backward", [data.draw(arrays(shape + (D,)))])]
+    elif name in ("Softmax", "Sigmoid"):
+        ctor = []
+        x = data.draw(arrays((N, M)))
+        calls = [("forward", [x]), ("backward", [data.draw(arrays(x.shape))])]
+    elif name == "SoftmaxWithLoss":
+        ctor = []
+        calls = [("forward", [data.draw(arrays((N, M))), data.draw(ids((N,), M))]), ("backward", [])]
+    elif name == "TimeSoftmaxWithLoss":
+        ctor = []
+        calls = [("forward", [data.draw(arrays((N, T, M))), data.draw(ids((N, T), M))]), ("backward", [])]
+    else:
+        shape = (N, T) if name == "TimeSigmoidWithLoss" else (N,)
+        ctor = []
+        calls = [("forward", [data.draw(arrays(shape)), data.draw(ids(shape, 2))]), ("backward", [])]
+    module_f, module_r = (FT, RT) if name.startswith("Time") else (FL, RL)
+    fast, ref = build(name, getattr(module_f, name), getattr(module_r, name), ctor)
+    if fast is None:
+        return
+    if backward_first and calls[-1][0] == "backward":
+        calls = [calls[-1]] + calls
+    pair_calls(name, fast, ref, calls, ctor)
+
+
+@family
+def family_recurrent(data):
+    N, T, D, H = data.draw(dims), data.draw(dims), data.draw(pos), data.draw(pos)
+    cell = data.draw(st.sampled_from(["RNN", "LSTM", "GRU"]))
+    k = {"RNN": 1, "LSTM": 4, "GRU": 3}[cell]
+    params = [data.draw(arrays((D, k * H))), data.draw(arrays((H, k * H))), data.draw(arrays((k * H,)))]
+    name = data.draw(st.sampled_from(["Time" + cell, cell]))
+    fast, ref = build(name, getattr(FT, name), getattr(RT, name),
+                      params + ([True] if name.startswith("Time") else []))
+    if fast is None:
+        return
+    if name.startswith("Time"):
+        calls = [("forward", [data.draw(arrays((N, T, data.draw(st.sampled_from([D, D + 1])))))]),
+                 ("forward", [data.draw(arrays((data.draw(st.sampled_from([N, N + 1])), T, D)))]),
+                 ("backward", [data.draw(arrays((N, T, H)))])]
+        if data.draw(st.booleans()):                      # params swapped after construction
+            fast.params[1] = ref.params[1] = data.draw(arrays((H + 1, k * H)))
+    else:
+        state = [data.draw(arrays((N, H)))] * (2 if cell == "LSTM" else 1)
+        dstate = [data.draw(arrays((N, data.draw(st.sampled_from([H, H + 1])))))] * len(state)
+        calls = [("forward", [data.draw(arrays((N, D)))] + state), ("backward", dstate)]
+    if data.draw(st.floats(0, 1)) < 0.1:
+        calls = [calls[-1]] + calls
+    pair_calls(name, fast, ref, calls, params)
+
+
+@family
+def family_attention(data):
+    N, T, H, Td = data.draw(dims), data.draw(pos), data.draw(pos), data.draw(pos)
+    name = data.draw(st.sampled_from(["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]))
+    fast, ref = build(name, getattr(FA, name), getattr(RA, name), [])
+    hs = data.draw(arrays((N, T, H)))
+    bad = data.draw(st.sampled_from([0, 1]))
+    if name == "WeightSum":
+        calls = [("forward", [hs, data.draw(arrays((N, T + bad)))]), ("backward", [data.draw(arrays((N, H + bad)))])]
+    elif name == "TimeAttention":
+        calls = [("forward", [hs, data.draw(arrays((N, Td, H + bad)))]),
+                 ("backward", [data.draw(arrays((N, Td + bad, H)))])]
+    else:
+        out = (N, T + bad) if name == "AttentionWeight" else (N, H + bad)
+        calls = [("forward", [hs, data.draw(arrays((N, H)))]), ("backward", [data.draw(arrays(out))])]
+    if data.draw(st.floats(0, 1)) < 0.1:
+        calls = [calls[-1]] + calls
+    pair_calls(name, fast, ref, calls)
+
+
+@family
+def family_functions(data):
+    N, C = data.draw(dims), data.draw(pos)
+    name = data.draw(st.sampled_from(["sigmoid", "relu", "softmax", "cross_entropy_error"]))
+    x = data.draw(arrays(data.draw(st.sampled_from([(N, C), (C,)]))))
+    if name == "cross_entropy_error":
+        t = data.draw(ids(x.shape[:-1], C))
+        check(name, lambda: FF.cross_entropy_error(x, t), lambda: RF.cross_entropy_error(np.array(x), t), [x])
+    else:
+        check(name, lambda: getattr(FF, name)(x), lambda: getattr(RF, name)(np.array(x)), [x])
+
+
+@family
+def family_optimizers(data):
+    name = data.draw(st.sampled_from(["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]))
+    fast, ref = getattr(FO, name)(), getattr(RO, name)()
+    for _ in range(data.draw(st.integers(1, 3))):
+        shapes = [(data.draw(pos), data.draw(pos)) for _ in range(data.draw(st.integers(1, 3)))]
+        params = [data.draw(arrays(s, bad_dtype=0.1, specials=0)) for s in shapes]
+        grads = [data.draw(arrays(s if data.draw(st.floats(0, 1)) > 0.1 else (s[0] + 1, s[1]),
+                                  bad_dtype=0.1, specials=0)) for s in shapes]
+        ref_params = [np.array(p) for p in params]
+
+        def fast_update():
+            fast.update(params, grads)
+            return params
+
+        def ref_update():
+            ref.update(ref_params, [np.array(g) for g in grads])
+            return ref_params
+        if check(f"{name}.update", fast_update, ref_update, params + grads) is None:
             return
-        if backward_first and calls[-1][0] == "backward":
-            calls = [calls[-1]] + calls
-        pair_calls(name, fast, ref, calls, ctor)
-    run()
 
 
-def family_recurrent(n):
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        N, T, D, H = data.draw(dims), data.draw(dims), data.draw(pos), data.draw(pos)
-        cell = data.draw(st.sampled_from(["RNN", "LSTM", "GRU"]))
-        k = {"RNN": 1, "LSTM": 4, "GRU": 3}[cell]
-        params = [data.draw(arrays((D, k * H))), data.draw(arrays((H, k * H))), data.draw(arrays((k * H,)))]
-        name = data.draw(st.sampled_from(["Time" + cell, cell]))
-        fast, ref = build(name, getattr(FT, name), getattr(RT, name),
-                          params + ([True] if name.startswith("Time") else []))
-        if fast is None:
-            return
-        if name.startswith("Time"):
-            calls = [("forward", [data.draw(arrays((N, T, data.draw(st.sampled_from([D, D + 1])))))]),
-                     ("forward", [data.draw(arrays((data.draw(st.sampled_from([N, N + 1])), T, D)))]),
-                     ("backward", [data.draw(arrays((N, T, H)))])]
-            if data.draw(st.booleans()):                      # params swapped after construction
-                fast.params[1] = ref.params[1] = data.draw(arrays((H + 1, k * H)))
-        else:
-            state = [data.draw(arrays((N, H)))] * (2 if cell == "LSTM" else 1)
-            dstate = [data.draw(arrays((N, data.draw(st.sampled_from([H, H + 1])))))] * len(state)
-            calls = [("forward", [data.draw(arrays((N, D)))] + state), ("backward", dstate)]
-        if data.draw(st.floats(0, 1)) < 0.1:
-            calls = [calls[-1]] + calls
-        pair_calls(name, fast, ref, calls, params)
-    run()
+@family
+def family_count(data):
+    V = data.draw(pos) + 1
+    corpus = data.draw(ids((data.draw(st.integers(0, 30)),), V))
+    window = data.draw(st.sampled_from([1, 2, 3, 0, -1, 10 ** 9]))
+    # the reference's loop runs over the whole window: past the corpus it counts nothing more
+    ref_window = min(window, len(corpus) + 1)
+    name = data.draw(st.sampled_from(["create_co_matrix", "ppmi", "co_occurrence"]))
+    if name == "create_co_matrix":
+        check(name, lambda: count.create_co_matrix(corpus, V, window),
+              lambda: RC.create_co_matrix(corpus, V, ref_window))
+    elif name == "co_occurrence":
+        check(name, lambda: count.co_occurrence(corpus, V, window).toarray(),
+              lambda: RC.create_co_matrix(corpus, V, ref_window))
+    else:
+        C = data.draw(arrays((V, V), dtypes=(np.int32, np.int64, np.float64)))
+        check(name, lambda: count.ppmi(C), lambda: RC.ppmi(np.array(C)))
 
 
-def family_attention(n):
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        N, T, H, Td = data.draw(dims), data.draw(pos), data.draw(pos), data.draw(pos)
-        name = data.draw(st.sampled_from(["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]))
-        fast, ref = build(name, getattr(FA, name), getattr(RA, name), [])
-        hs = data.draw(arrays((N, T, H)))
-        bad = data.draw(st.sampled_from([0, 1]))
-        if name == "WeightSum":
-            calls = [("forward", [hs, data.draw(arrays((N, T + bad)))]), ("backward", [data.draw(arrays((N, H + bad)))])]
-        elif name == "TimeAttention":
-            calls = [("forward", [hs, data.draw(arrays((N, Td, H + bad)))]),
-                     ("backward", [data.draw(arrays((N, Td + bad, H)))])]
-        else:
-            out = (N, T + bad) if name == "AttentionWeight" else (N, H + bad)
-            calls = [("forward", [hs, data.draw(arrays((N, H)))]), ("backward", [data.draw(arrays(out))])]
-        if data.draw(st.floats(0, 1)) < 0.1:
-            calls = [calls[-1]] + calls
-        pair_calls(name, fast, ref, calls)
-    run()
+@family
+def family_word2vec(data):
+    V, D, N = data.draw(pos) + 2, data.draw(pos), data.draw(dims)
+    corpus = data.draw(ids((data.draw(st.integers(0, 40)),), V))
+    power = data.draw(st.sampled_from([0.75, 1.0, 0.0, -0.75, 200.0, 500.0, float("nan"), float("inf")]))
+    k = data.draw(st.integers(0, 6))
+    name = data.draw(st.sampled_from(["UnigramSampler", "EmbeddingDot", "NegativeSamplingLoss", "train_word2vec"]))
+    if name == "UnigramSampler":
+        def draw():
+            sampler = FN.UnigramSampler(corpus, power, k, exclude=data.draw(st.booleans()))
+            target = data.draw(ids((N,), sampler.vocab_size))
+            neg = sampler.get_negative_sample(target)
+            if neg.size and (neg.min() < 0 or neg.max() >= sampler.vocab_size):
+                raise _violation("UnigramSampler: a negative is out of range")
+            if sampler.exclude and not all(len(set(row)) == k and t not in row
+                                           for row, t in zip(neg.tolist(), target.tolist())):
+                raise _violation("UnigramSampler: a negative is the row's target or repeated")
+            return 0
+        check(name, draw, lambda: 0)
+    elif name == "EmbeddingDot":
+        W = data.draw(arrays((V, D)))
+        fast, ref = build(name, FN.EmbeddingDot, RN.EmbeddingDot, [W])
+        if fast is not None:
+            pair_calls(name, fast, ref, [("forward", [data.draw(arrays((N, D))), data.draw(ids((N,), V))]),
+                                         ("backward", [data.draw(arrays((N,)))])], [W])
+    elif name == "NegativeSamplingLoss":
+        W = data.draw(arrays((V, D)))
+
+        def loss():
+            layer = FN.NegativeSamplingLoss(W, corpus, power, k)
+            value = layer.forward(data.draw(arrays((N, D))), data.draw(ids((N,), V)))
+            dh = layer.backward()
+            if not (np.isfinite(value) and np.isfinite(dh).all()):
+                raise _violation("NegativeSamplingLoss: a non-finite loss or gradient came back")
+            return 0
+        check(name, loss, lambda: 0)
+    else:
+        lr = data.draw(st.sampled_from([0.025, 0.0, -1.0, float("inf"), float("nan")]))
+
+        def train():
+            result = train_word2vec(corpus, V, model=data.draw(st.sampled_from(["cbow", "skipgram"])), dim=D,
+                                    window=data.draw(st.sampled_from([1, 2, 0])), negative=max(k, 1),
+                                    epochs=1, lr=lr, power=power, progress=False)
+            if not (np.isfinite(result.W_in).all() and np.isfinite(result.W_out).all()):
+                raise _violation("train_word2vec: non-finite vectors came back")
+            return 0
+        check(name, train, lambda: 0)
 
 
-def family_functions(n):
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        N, C = data.draw(dims), data.draw(pos)
-        name = data.draw(st.sampled_from(["sigmoid", "relu", "softmax", "cross_entropy_error"]))
-        x = data.draw(arrays(data.draw(st.sampled_from([(N, C), (C,)]))))
-        if name == "cross_entropy_error":
-            t = data.draw(ids(x.shape[:-1], C))
-            check(name, lambda: FF.cross_entropy_error(x, t), lambda: RF.cross_entropy_error(np.array(x), t), [x])
-        else:
-            check(name, lambda: getattr(FF, name)(x), lambda: getattr(RF, name)(np.array(x)), [x])
-    run()
+@family
+def family_models(data):
+    V, D, H, N, T = data.draw(pos) + 1, data.draw(pos), data.draw(pos), data.draw(dims), data.draw(dims)
+    name = data.draw(st.sampled_from(["SimpleRnnlm", "Rnnlm", "BetterRnnlm"]))
+    np.random.seed(0)
+    fast = getattr(FM, name)(V, D, D if name == "BetterRnnlm" else H)
+    np.random.seed(0)
+    ref = getattr(RM, name)(V, D, D if name == "BetterRnnlm" else H)
+    xs, ts = data.draw(ids((N, T), V)), data.draw(ids((N, T), V))
+    calls = [("forward", [xs, ts] + ([False] if name == "BetterRnnlm" else [])), ("backward", [])]
+    if data.draw(st.floats(0, 1)) < 0.1:
+        calls = [calls[-1]] + calls
+    if name != "SimpleRnnlm" and data.draw(st.booleans()):            # state of another batch size
+        fast.forward(np.zeros((N + 1, 1), np.int64), np.zeros((N + 1, 1), np.int64), *calls[0][1][2:])
+        ref.forward(np.zeros((N + 1, 1), np.int64), np.zeros((N + 1, 1), np.int64), *calls[0][1][2:])
+    pair_calls(name, fast, ref, calls, fast.params)
 
 
-def family_optimizers(n):
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        name = data.draw(st.sampled_from(["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]))
-        fast, ref = getattr(FO, name)(), getattr(RO, name)()
-        for _ in range(data.draw(st.integers(1, 3))):
-            shapes = [(data.draw(pos), data.draw(pos)) for _ in range(data.draw(st.integers(1, 3)))]
-            params = [data.draw(arrays(s, bad_dtype=0.1, specials=0)) for s in shapes]
-            grads = [data.draw(arrays(s if data.draw(st.floats(0, 1)) > 0.1 else (s[0] + 1, s[1]),
-                                      bad_dtype=0.1, specials=0)) for s in shapes]
-            ref_params = [np.array(p) for p in params]
+@family
+def family_vectors(data):
+    V, D = data.draw(pos), data.draw(pos)
+    vectors = data.draw(arrays((V, D)))
+    words = [data.draw(st.sampled_from(["a", "b c", "", "d\n", "é", "x", "x", "한국어", "tab\t"])) + str(i % 3)
+             for i in range(V)]
 
-            def fast_update():
-                fast.update(params, grads)
-                return params
+    def round_trip():
+        kv = KeyedVectors(vectors, words)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "v.txt")
+            kv.save_word2vec_format(path)
+            back = KeyedVectors.load_word2vec_format(path)
+        if back.id_to_word != kv.id_to_word:
+            raise _violation("KeyedVectors: the words did not survive the text format")
+        return back.vectors
 
-            def ref_update():
-                ref.update(ref_params, [np.array(g) for g in grads])
-                return ref_params
-            if check(f"{name}.update", fast_update, ref_update, params) is None:
-                return
-    run()
-
-
-def family_count(n):
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        V = data.draw(pos) + 1
-        corpus = data.draw(ids((data.draw(st.integers(0, 30)),), V))
-        window = data.draw(st.sampled_from([1, 2, 3, 0, -1, 10 ** 9]))
-        # the reference's loop runs over the whole window: past the corpus it counts nothing more
-        ref_window = min(window, len(corpus) + 1)
-        name = data.draw(st.sampled_from(["create_co_matrix", "ppmi", "co_occurrence"]))
-        if name == "create_co_matrix":
-            check(name, lambda: count.create_co_matrix(corpus, V, window),
-                  lambda: RC.create_co_matrix(corpus, V, ref_window))
-        elif name == "co_occurrence":
-            check(name, lambda: count.co_occurrence(corpus, V, window).toarray(),
-                  lambda: RC.create_co_matrix(corpus, V, ref_window))
-        else:
-            C = data.draw(arrays((V, V), dtypes=(np.int32, np.int64, np.float64)))
-            check(name, lambda: count.ppmi(C), lambda: RC.ppmi(np.array(C)))
-    run()
-
-
-def family_word2vec(n):
-    from fastseq.layers import negative_sampling as FN
-    from fastseq.reference import negative_sampling as RN
-    from fastseq.word2vec import train_word2vec
-
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        V, D, N = data.draw(pos) + 2, data.draw(pos), data.draw(dims)
-        corpus = data.draw(ids((data.draw(st.integers(0, 40)),), V))
-        power = data.draw(st.sampled_from([0.75, 1.0, 0.0, -0.75, 200.0, 500.0, float("nan"), float("inf")]))
-        k = data.draw(st.integers(0, 6))
-        name = data.draw(st.sampled_from(["UnigramSampler", "EmbeddingDot", "NegativeSamplingLoss", "train_word2vec"]))
-        if name == "UnigramSampler":
-            def draw():
-                sampler = FN.UnigramSampler(corpus, power, k, exclude=data.draw(st.booleans()))
-                target = data.draw(ids((N,), sampler.vocab_size))
-                neg = sampler.get_negative_sample(target)
-                if neg.size and (neg.min() < 0 or neg.max() >= sampler.vocab_size):
-                    raise _violation("UnigramSampler: a negative is out of range")
-                if sampler.exclude and not all(len(set(row)) == k and t not in row
-                                               for row, t in zip(neg.tolist(), target.tolist())):
-                    raise _violation("UnigramSampler: a negative is the row's target or repeated")
-                return 0
-            check(name, draw, lambda: 0)
-        elif name == "EmbeddingDot":
-            W = data.draw(arrays((V, D)))
-            fast, ref = build(name, FN.EmbeddingDot, RN.EmbeddingDot, [W])
-            if fast is not None:
-                pair_calls(name, fast, ref, [("forward", [data.draw(arrays((N, D))), data.draw(ids((N,), V))]),
-                                             ("backward", [data.draw(arrays((N,)))])], [W])
-        elif name == "NegativeSamplingLoss":
-            W = data.draw(arrays((V, D)))
-
-            def loss():
-                layer = FN.NegativeSamplingLoss(W, corpus, power, k)
-                value = layer.forward(data.draw(arrays((N, D))), data.draw(ids((N,), V)))
-                dh = layer.backward()
-                if not (np.isfinite(value) and np.isfinite(dh).all()):
-                    raise _violation("NegativeSamplingLoss: a non-finite loss or gradient came back")
-                return 0
-            check(name, loss, lambda: 0)
-        else:
-            lr = data.draw(st.sampled_from([0.025, 0.0, -1.0, float("inf"), float("nan")]))
-
-            def train():
-                result = train_word2vec(corpus, V, model=data.draw(st.sampled_from(["cbow", "skipgram"])), dim=D,
-                                        window=data.draw(st.sampled_from([1, 2, 0])), negative=max(k, 1),
-                                        epochs=1, lr=lr, power=power, progress=False)
-                if not (np.isfinite(result.W_in).all() and np.isfinite(result.W_out).all()):
-                    raise _violation("train_word2vec: non-finite vectors came back")
-                return 0
-            check(name, train, lambda: 0)
-    run()
-
-
-def family_models(n):
-    import fastseq.models as FM
-    import fastseq.reference.models as RM
-
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        V, D, H, N, T = data.draw(pos) + 1, data.draw(pos), data.draw(pos), data.draw(dims), data.draw(dims)
-        name = data.draw(st.sampled_from(["SimpleRnnlm", "Rnnlm", "BetterRnnlm"]))
-        np.random.seed(0)
-        fast = getattr(FM, name)(V, D, D if name == "BetterRnnlm" else H)
-        np.random.seed(0)
-        ref = getattr(RM, name)(V, D, D if name == "BetterRnnlm" else H)
-        xs, ts = data.draw(ids((N, T), V)), data.draw(ids((N, T), V))
-        calls = [("forward", [xs, ts] + ([False] if name == "BetterRnnlm" else [])), ("backward", [])]
-        if data.draw(st.floats(0, 1)) < 0.1:
-            calls = [calls[-1]] + calls
-        if name != "SimpleRnnlm" and data.draw(st.booleans()):            # state of another batch size
-            fast.forward(np.zeros((N + 1, 1), np.int64), np.zeros((N + 1, 1), np.int64), *calls[0][1][2:])
-            ref.forward(np.zeros((N + 1, 1), np.int64), np.zeros((N + 1, 1), np.int64), *calls[0][1][2:])
-        pair_calls(name, fast, ref, calls, fast.params)
-    run()
-
-
-def family_vectors(n):
-    import tempfile
-    from fastseq.vectors import KeyedVectors
-
-    @settings(max_examples=n, **SETTINGS)
-    @given(st.data())
-    @_each
-    def run(data):
-        V, D = data.draw(pos), data.draw(pos)
-        vectors = data.draw(arrays((V, D)))
-        words = [data.draw(st.sampled_from(["a", "b c", "", "d\n", "é", "x", "x", "한국어", "tab\t"])) + str(i % 3)
-                 for i in range(V)]
-
-        def round_trip():
-            kv = KeyedVectors(vectors, words)
-            with tempfile.TemporaryDirectory() as folder:
-                path = os.path.join(folder, "v.txt")
-                kv.save_word2vec_format(path)
-                back = KeyedVectors.load_word2vec_format(path)
-            if back.id_to_word != kv.id_to_word:
-                raise _violation("KeyedVectors: the words did not survive the text format")
-            return back.vectors
-
-        check("KeyedVectors.save/load_word2vec_format", round_trip,
-              lambda: np.array([[float(f"{x:.6g}") for x in row] for row in np.asarray(vectors, np.float64)],
-                               dtype=np.float32), [np.zeros(1, np.float32)])
-    run()
+    check("KeyedVectors.save/load_word2vec_format", round_trip,
+          lambda: np.array([[float(f"{x:.6g}") for x in row] for row in np.asarray(vectors, np.float64)],
+                           dtype=np.float32), [np.zeros(1, np.float32)])
 
 
 FAMILIES = {"layers": family_layers, "recurrent": family_recurrent, "attention": family_attention,

@@ -31,7 +31,7 @@ def _states(where, name, x, ndim, H=None):
     x = v.float_array(where, name, x, ndims=(ndim,))
     if H is not None and x.shape[-1] != H:
         raise ValueError(f"{where}: {name} must end in dimension {H}, got shape {x.shape}")
-    return np.ascontiguousarray(v.no_nan(where, name, x))
+    return np.ascontiguousarray(v.finite(where, name, x))
 
 
 class WeightSum:
