@@ -184,14 +184,12 @@ def book_draws():
 def run_pair(book_cls, fast_cls, ctor, calls, what, dtype=np.float32, book_fold=None):
     """Build both with ``ctor`` (each side its own copies) and replay ``calls``: (method, args)
     pairs; NumPy is seeded the same before every call on both sides."""
-    compare_state = True
     with book_draws():
         np.random.seed(7)
         b = book_cls(*copies(ctor))
         np.random.seed(7)
         f = fast_cls(*copies(ctor))
-        if compare_state:
-            assert_state_matches(f, b, f"{what} after construction", dtype, book_fold)
+        assert_state_matches(f, b, f"{what} after construction", dtype, book_fold)
         for k, (method, args) in enumerate(calls):
             np.random.seed(100 + k)
             with book_on_numpy2():
@@ -199,8 +197,7 @@ def run_pair(book_cls, fast_cls, ctor, calls, what, dtype=np.float32, book_fold=
             np.random.seed(100 + k)
             got = getattr(f, method)(*copies(args))
             assert_same(got, want, f"{what}.{method} (call {k + 1})", dtype)
-            if compare_state:
-                assert_state_matches(f, b, f"{what} after {method} (call {k + 1})", dtype, book_fold)
+            assert_state_matches(f, b, f"{what} after {method} (call {k + 1})", dtype, book_fold)
     return b, f
 
 
