@@ -54,14 +54,41 @@ def set_num_threads(n):
 @contextlib.contextmanager
 def threads(n):
     """Context manager: ``n`` threads for numba and BLAS inside the block, restored after it."""
-    n = _check_count(n)
+    with policy(n, n):
+        yield n
+
+
+@contextlib.contextmanager
+def policy(blas, kernels):
+    """Context manager: BLAS pools limited to ``blas`` threads and numba's parallel kernels to
+    ``kernels`` inside the block; both restored after it. The training functions apply their
+    own: the language models and seq2seq run BLAS threaded and the elementwise kernels serial
+    (their pools would fight for the cores), word2vec and counting run their kernels threaded."""
+    blas, kernels = _check_count(blas), _check_count(kernels)
     old_numba = numba.get_num_threads()
-    with threadpool_limits(limits=n):
-        numba.set_num_threads(n)
+    with threadpool_limits(limits=blas):
+        numba.set_num_threads(kernels)
         try:
-            yield n
+            yield
         finally:
             numba.set_num_threads(old_numba)
+
+
+def available_cores():
+    """Cores this process may use: its CPU affinity, capped by a cgroup CPU quota when one is
+    set (containers), and by NUMBA_NUM_THREADS."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(cores, numba.config.NUMBA_NUM_THREADS))
 
 
 def _apply_env():

@@ -8,17 +8,21 @@ book's recipe and prints the test perplexity; Ctrl-C writes a checkpoint and exi
 ``fastseq train-word2vec`` trains CBOW or skip-gram vectors (Hogwild, see ``fastseq.word2vec``);
 ``fastseq count`` turns a corpus into count-based word vectors (co-occurrence, PPMI, SVD),
 saves them and scores them on WordSim-353 and the analogy questions.
-User mistakes end with a one-line error and a non-zero exit.
+Every training command writes one run folder (``--out``; see ``fastseq.runs``) and takes
+``--force`` to start over there; ``train-lm``, ``train-word2vec`` and ``train-seq2seq`` take
+``--resume DIR``. The command line only parses and dispatches: the work, the thread policy
+and the run folder belong to the library functions it calls.
+Exit status: 0 done, 1 a one-line error (bad option, unusable run folder, missing data, a
+diverged run), 2 a usage error from the parser, 130 interrupted by Ctrl-C (what the run saved
+is named in the message).
 """
 import argparse
 import json
+import math
 import os
 import sys
-import time
 
-import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 
 def _positive_int(text):
@@ -30,8 +34,8 @@ def _positive_int(text):
 
 def _positive_float(text):
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be finite and > 0, got {value}")
     return value
 
 
@@ -46,7 +50,24 @@ def _checkpoint_args(parser, recipes):
     parser.add_argument("--checkpoint", required=True,
                         help="a train-lm run folder, or a parameter file (.npz, or the book's .pkl) with --model")
     parser.add_argument("--model", choices=recipes, help="the recipe of a parameter file (its model sizes)")
-    parser.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+    _threads_arg(parser)
+
+
+def _threads_arg(parser, text=None):
+    from fastseq._threads import available_cores
+
+    parser.add_argument("--threads", type=_positive_int, default=available_cores(), help=text)
+
+
+def _run_args(parser, default_out, resumable=True):
+    """The run-folder options every training command shares."""
+    parser.add_argument("--out", metavar="DIR", help=f"run folder (default {default_out})")
+    parser.add_argument("--force", action="store_true", help="start over in a folder that already holds a run "
+                                                              "(its previous run's files are deleted first)")
+    if resumable:
+        parser.add_argument("--resume", metavar="DIR", help="continue the interrupted (or finished) run in DIR; "
+                                                            "options that differ from its saved ones are refused, "
+                                                            "except --epochs where noted and --threads")
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -86,11 +107,8 @@ def _parser():
     lm.add_argument("--anneal-epochs", type=_positive_int, nargs="+", metavar="EPOCH",
                     help="epochs (counted from 1) that start with lr / 4, besides the validation rule")
     lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs)")
-    lm.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1,
-                    help="BLAS threads (the elementwise kernels run on one thread meanwhile)")
-    lm.add_argument("--out", help="run folder (default runs/<model>)")
-    lm.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR (its recipe; --epochs may extend it)")
-    lm.add_argument("--force", action="store_true", help="start over in a folder that already holds a run")
+    _threads_arg(lm, "BLAS threads (the elementwise kernels run on one thread meanwhile)")
+    _run_args(lm, "runs/<model>")
 
     ev = sub.add_parser("eval-lm", help="test perplexity of a trained language model")
     _checkpoint_args(ev, sorted(RECIPES))
@@ -108,20 +126,22 @@ def _parser():
     s2s.add_argument("--data", choices=["addition", "date"], default="addition")
     s2s.add_argument("--model", choices=["plain", "peeky", "attention"], default="peeky")
     s2s.add_argument("--reverse", action="store_true", help="feed the questions reversed")
-    s2s.add_argument("--epochs", type=_positive_int)
+    s2s.add_argument("--epochs", type=_positive_int, help="(default 25 for addition, 10 for date; may grow on "
+                                                          "--resume)")
     s2s.add_argument("--batch-size", type=_positive_int, default=128)
     s2s.add_argument("--wordvec", type=_positive_int, default=16)
     s2s.add_argument("--hidden", type=_positive_int)
     s2s.add_argument("--lr", type=_positive_float, default=0.001)
     s2s.add_argument("--max-grad", type=_positive_float, default=5.0)
     s2s.add_argument("--seed", type=int, default=1984)
-    s2s.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
+    _threads_arg(s2s, "BLAS threads (the elementwise kernels run on one thread meanwhile)")
     s2s.add_argument("--train-examples", type=_positive_int, help="train on the first N questions only")
-    s2s.add_argument("--out", help="run folder (default runs/seq2seq-<data>-<model>)")
+    _run_args(s2s, "runs/seq2seq-<data>-<model>")
 
     w2v = sub.add_parser("train-word2vec", help="word2vec (CBOW or skip-gram, negative sampling), Hogwild")
     w2v.add_argument("--corpus", default="ptb",
-                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, split on spaces, '.' split off)")
+                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, '.' split off, split on white "
+                          "space)")
     w2v.add_argument("--model", choices=["cbow", "skipgram"], default="cbow")
     w2v.add_argument("--dim", type=_positive_int, default=100)
     w2v.add_argument("--window", type=_positive_int, default=5)
@@ -130,68 +150,90 @@ def _parser():
     w2v.add_argument("--lr", type=_positive_float, help="starting learning rate (default 0.05 CBOW, 0.025 skip-gram)")
     w2v.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
     w2v.add_argument("--seed", type=int, default=1)
-    w2v.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
-    w2v.add_argument("--out", default="runs/word2vec/vectors.npz",
-                     help="where to save the vectors (.npz; a .txt name writes the word2vec text format)")
+    _threads_arg(w2v, "kernel threads (with more than one, Hogwild updates make runs differ slightly)")
+    _run_args(w2v, "runs/word2vec")
 
     cnt = sub.add_parser("count", help="count-based word vectors: co-occurrence, PPMI, SVD")
     cnt.add_argument("--corpus", default="ptb",
-                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, split on spaces, '.' split off)")
+                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, '.' split off, split on white "
+                          "space)")
     cnt.add_argument("--window", type=_positive_int, default=2)
     cnt.add_argument("--dim", type=_positive_int, default=100)
     cnt.add_argument("--alpha", type=_positive_float, default=1.0, help="context smoothing exponent (0.75: Levy et al.)")
     cnt.add_argument("--shift", type=_positive_float, default=1.0, help="shifted PPMI: subtract log2(shift)")
     cnt.add_argument("--harmonic", action="store_true", help="weight a context at distance d by 1/d")
     cnt.add_argument("--seed", type=int, default=0)
-    cnt.add_argument("--threads", type=_positive_int, default=os.cpu_count() or 1)
-    cnt.add_argument("--out", default="runs/count/vectors.npz",
-                     help="where to save the vectors (.npz; a .txt name writes the word2vec text format)")
+    _threads_arg(cnt, "kernel and BLAS threads (the stages run one after the other)")
+    _run_args(cnt, "runs/count", resumable=False)
     return parser
+
+
+def _given(argv):
+    """The destinations of the options written on the command line (not left at a default)."""
+    parser = _parser()
+    parsers = [parser]
+    while parsers:
+        p = parsers.pop()
+        for action in p._actions:
+            action.default = argparse.SUPPRESS
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    return set(vars(parser.parse_args(argv)))
+
+
+def _folder(args, default):
+    """The run folder of a command: --resume DIR, else --out, else ``default``."""
+    from fastseq.runs import RunError
+
+    if getattr(args, "resume", None):
+        if args.out is not None and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            raise RunError(f"--out {args.out} conflicts with --resume {args.resume}: a resumed run stays in its folder")
+        if args.force:
+            raise RunError("--force and --resume exclude each other")
+        return args.resume
+    return args.out if args.out is not None else default
+
+
+def _options(args, given, names, command):
+    """``names`` (config key → args attribute) as the run should get them: on --resume, an
+    option not given on the command line takes the run's saved value."""
+    from fastseq.runs import RunFolder
+
+    saved = RunFolder(args.resume, command).peek_config() if getattr(args, "resume", None) else {}
+    return {key: getattr(args, dest) if dest in given or key not in saved else saved[key]
+            for key, dest in names.items()}
 
 
 def train_lm(args):
     """Train a recipe (or resume a run), evaluate on the test split; returns the test perplexity."""
     import dataclasses
+    import time
 
     from fastseq import lm
     from fastseq.datasets import ptb
 
-    train_ids, word_to_id, _ = ptb.load_data("train")
-    data = (train_ids, ptb.load_data("val")[0], ptb.load_data("test")[0])
-    vocab_size = len(word_to_id)
+    keys = ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden", "dropout", "max_grad", "seed",
+            "train_tokens", "anneal_epochs")
+    folder = _folder(args, os.path.join("runs", args.model))
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.resume:
-        folder = args.resume
-        lm.load_recipe(folder)                      # a clear error if DIR is not a run folder
-        if args.epochs:
-            _extend_epochs(folder, args.epochs)
         recipe = lm.load_recipe(folder)
+        if "model" in args.given:
+            overrides["model"] = lm.RECIPES[args.model].model
     else:
         recipe = lm.RECIPES[args.model]
-        overrides = {k: getattr(args, k) for k in ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden",
-                                                    "dropout", "max_grad", "seed", "train_tokens", "anneal_epochs")
-                     if getattr(args, k) is not None}
         if "dropout" in overrides and recipe.model != "better":
             raise ValueError("--dropout applies to the better recipes only")
-        recipe = dataclasses.replace(recipe, **overrides)
-        folder = args.out or os.path.join("runs", args.model)
-        if os.path.exists(os.path.join(folder, "checkpoint.npz")) and not args.force:
-            raise ValueError(f"{folder} already holds a run: continue it with --resume {folder}, start over with "
-                             "--force, or choose another --out")
+    recipe = dataclasses.replace(recipe, **overrides)
+    train_ids, word_to_id, _ = ptb.load_data("train")
+    data = (train_ids, ptb.load_data("val")[0], ptb.load_data("test")[0])
     print(f"model {recipe.model}, {recipe.epochs} epochs, lr {recipe.lr}, run folder {folder}")
     start = time.time()
-    ppl = lm.train(recipe, folder, data, vocab_size, resume=bool(args.resume))
+    ppl = lm.train(recipe, folder, data, len(word_to_id), resume=bool(args.resume), force=args.force,
+                   threads=args.threads)
     print(f"training and evaluation time: {time.time() - start:.1f} s; run saved in {folder}")
     print(f"test perplexity: {ppl:.2f}")
     return ppl
-
-
-def _extend_epochs(folder, epochs):
-    path = os.path.join(folder, "config.json")
-    with open(path, encoding="utf-8") as f:
-        config = json.load(f)
-    config["epochs"] = epochs
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(config, f, indent=1)
 
 
 def eval_lm(args):
@@ -225,31 +267,12 @@ def generate(args):
     return text
 
 
-def _load_corpus(source):
-    from fastseq.datasets import ptb
-
-    if source == "ptb":
-        corpus, _, id_to_word = ptb.load_data("train")
-        return corpus, id_to_word
-    with open(source, encoding="utf-8") as f:
-        words = f.read().lower().replace(".", " .").split()
-    if not words:
-        raise ValueError(f"{source} holds no words")
-    word_to_id = {}
-    corpus = np.array([word_to_id.setdefault(w, len(word_to_id)) for w in words], dtype=np.int32)
-    return corpus, {i: w for w, i in word_to_id.items()}
-
-
-def _save_and_evaluate(vectors, id_to_word, out):
-    """Save KeyedVectors to ``out`` (.npz, or the word2vec text format for .txt) and print their
-    WordSim-353 and analogy scores when the evaluation sets are found."""
+def _evaluate(kv, folder):
+    """Say where the vectors are and print their WordSim-353 and analogy scores when the
+    evaluation sets are found."""
     from fastseq.datasets._files import DataNotFoundError
-    from fastseq.vectors import KeyedVectors
 
-    kv = KeyedVectors(vectors.astype(np.float32), id_to_word)
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    (kv.save_word2vec_format if out.endswith(".txt") else kv.save)(out)
-    print(f"vectors saved to {out}")
+    print(f"vectors saved to {os.path.join(folder, 'vectors.npz')} and vectors.txt")
     try:
         sim, ana = kv.evaluate_similarity(), kv.evaluate_analogies()
     except DataNotFoundError:
@@ -259,24 +282,27 @@ def _save_and_evaluate(vectors, id_to_word, out):
     else:
         print(f"WordSim-353 Spearman {sim['spearman']:.3f} over {sim['pairs']} pairs; analogy accuracy "
               f"{ana['accuracy']:.4f} ({ana['correct']}/{ana['total']} questions in the vocabulary)")
-    return kv
+
+
+def _log(folder):
+    with open(os.path.join(folder, "log.jsonl"), encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 def train_word2vec(args):
-    """Train word2vec on a corpus, save and evaluate the vectors; returns the KeyedVectors."""
-    from fastseq.word2vec import train_word2vec as train
+    """Train word2vec on a corpus into a run folder, evaluate the vectors; returns the KeyedVectors."""
+    from fastseq.word2vec import train_run
 
     if args.sample < 0:
         raise ValueError(f"--sample must be ≥ 0, got {args.sample}")
-    corpus, id_to_word = _load_corpus(args.corpus)
-    result = train(corpus, len(id_to_word), model=args.model, dim=args.dim, window=args.window,
-                   negative=args.negative, epochs=args.epochs, lr=args.lr, sample=args.sample, seed=args.seed)
-    for e in result.epochs:
+    folder = _folder(args, os.path.join("runs", "word2vec"))
+    names = {k: k for k in ("corpus", "model", "dim", "window", "negative", "epochs", "lr", "sample", "seed")}
+    options = _options(args, args.given, names, "train-word2vec")
+    kv = train_run(folder, **options, resume=bool(args.resume), force=args.force, threads=args.threads)
+    for e in _log(folder):
         print(f"epoch {e['epoch']}: {e['words']:,} words (after subsampling) in {e['seconds']:.2f} s, "
               f"{e['words_per_s']:,.0f} words/s, loss {e['loss']:.4f}")
-    kv = _save_and_evaluate(result.W_in, id_to_word, args.out)
-    if result.interrupted:
-        raise KeyboardInterrupt(f"interrupted after {len(result.epochs)} full epochs; the vectors reached were saved")
+    _evaluate(kv, folder)
     return kv
 
 
@@ -284,36 +310,34 @@ def train_seq2seq(args):
     """Train a seq2seq model on a toy set; returns the per-epoch records."""
     from fastseq.seq2seq_train import train_seq2seq as train
 
-    date = args.data == "date"
-    return train(args.data, args.model, reverse=args.reverse, epochs=args.epochs or (10 if date else 25),
-                 batch_size=args.batch_size, wordvec=args.wordvec, hidden=args.hidden or (256 if date else 128),
-                 max_grad=args.max_grad, lr=args.lr, seed=args.seed, train_limit=args.train_examples,
-                 out=args.out or os.path.join("runs", f"seq2seq-{args.data}-{args.model}"))
+    folder = _folder(args, os.path.join("runs", f"seq2seq-{args.data}-{args.model}"))
+    names = {"data": "data", "model": "model", "reverse": "reverse", "epochs": "epochs", "batch_size": "batch_size",
+             "wordvec": "wordvec", "hidden": "hidden", "max_grad": "max_grad", "lr": "lr", "seed": "seed",
+             "train_limit": "train_examples"}
+    o = _options(args, args.given, names, "train-seq2seq")
+    date = o["data"] == "date"
+    o["epochs"] = o["epochs"] or (10 if date else 25)
+    o["hidden"] = o["hidden"] or (256 if date else 128)
+    return train(**o, out=folder, resume=bool(args.resume), force=args.force, threads=args.threads)
 
 
 def count(args):
-    """Corpus → vectors, saved to ``args.out``; returns the KeyedVectors."""
-    from fastseq import count as cb
+    """Corpus → vectors, into a run folder; returns the KeyedVectors."""
+    from fastseq.count import count_run
 
     if not 0 < args.alpha <= 1:
         raise ValueError(f"--alpha must be in (0, 1], got {args.alpha}")
     if args.shift < 1:
         raise ValueError(f"--shift must be >= 1, got {args.shift}")
-    t0 = time.perf_counter()
-    corpus, id_to_word = _load_corpus(args.corpus)
-    V = len(id_to_word)
-    if not args.dim < V:
-        raise ValueError(f"--dim must be below the vocabulary size {V}, got {args.dim}")
-    t1 = time.perf_counter()
-    C = cb.co_occurrence(corpus, V, args.window, harmonic=args.harmonic)
-    t2 = time.perf_counter()
-    M = cb.ppmi_sparse(C, alpha=args.alpha, shift=args.shift, dtype=np.float64)
-    t3 = time.perf_counter()
-    U, _, _ = cb.truncated_svd(M, args.dim, seed=args.seed)
-    t4 = time.perf_counter()
-    print(f"{corpus.size:,} tokens, {V:,} words: load {t1 - t0:.2f} s, co-occurrence {t2 - t1:.2f} s "
-          f"({C.nnz:,} pairs), PPMI {t3 - t2:.2f} s ({M.nnz:,} positive), SVD {t4 - t3:.2f} s")
-    return _save_and_evaluate(U, id_to_word, args.out)
+    folder = _folder(args, os.path.join("runs", "count"))
+    kv = count_run(folder, args.corpus, window=args.window, dim=args.dim, alpha=args.alpha, shift=args.shift,
+                   harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads)
+    st = {r["stage"]: r for r in _log(folder)}
+    print(f"{st['load']['tokens']:,} tokens, {st['load']['words']:,} words: load {st['load']['seconds']:.2f} s, "
+          f"co-occurrence {st['co-occurrence']['seconds']:.2f} s ({st['co-occurrence']['pairs']:,} pairs), "
+          f"PPMI {st['ppmi']['seconds']:.2f} s ({st['ppmi']['positive']:,} positive), SVD {st['svd']['seconds']:.2f} s")
+    _evaluate(kv, folder)
+    return kv
 
 
 COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "train-seq2seq": train_seq2seq,
@@ -324,23 +348,22 @@ def main(argv=None):
     """Entry point of the ``fastseq`` console script."""
     from fastseq.datasets._files import DataNotFoundError
 
+    from fastseq import _threads
+
     args = _parser().parse_args(argv)
-    numba_threads = numba.get_num_threads()
+    args.given = _given(argv)
     try:
-        with threadpool_limits(limits=args.threads):
-            # language models: BLAS threaded, elementwise kernels serial (their pools would fight);
-            # count, train-word2vec: their kernels' own prange (and BLAS for the SVD, one after the other).
-            parallel = args.command in ("count", "train-word2vec")
-            numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS) if parallel else 1)
-            COMMANDS[args.command](args)
+        if args.command in ("eval-lm", "generate"):
+            with _threads.policy(args.threads, 1):
+                COMMANDS[args.command](args)
+        else:
+            COMMANDS[args.command](args)      # each applies its own thread policy
     except (DataNotFoundError, FloatingPointError, OSError, ValueError, IndexError) as exc:
         print(f"fastseq: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         print(f"\nfastseq: {exc or 'interrupted'}", file=sys.stderr)
         return 130
-    finally:
-        numba.set_num_threads(numba_threads)
     return 0
 
 

@@ -17,6 +17,8 @@ makes). ``ppmi_sparse`` takes S_w from the row sums and S_c from the column sums
 shifted PPMI for k negative samples). A zero row or column gives zeros, never NaN or inf.
 An empty corpus gives an all-zero matrix.
 """
+import time
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +28,7 @@ from fastseq._lang import phrase
 from fastseq.kernels.cooccurrence import count_dense, fill_rows, positions_by_word, row_lengths
 from fastseq.kernels.ppmi import ppmi_csr, ppmi_dense
 
-__all__ = ["create_co_matrix", "co_occurrence", "ppmi", "ppmi_sparse", "truncated_svd", "count_vectors"]
+__all__ = ["create_co_matrix", "co_occurrence", "ppmi", "ppmi_sparse", "truncated_svd", "count_vectors", "count_run"]
 
 _CONTEXTS = {"both": (True, True), "left": (True, False), "right": (False, True)}
 
@@ -204,10 +206,62 @@ def truncated_svd(M, k, seed=0, n_iter=5, oversample=10):
     return U * signs, s, Vt * signs[:, None]
 
 
-def count_vectors(corpus, vocab_size, window_size=2, dim=100, alpha=1.0, shift=1.0, harmonic=False, seed=0):
+def count_vectors(corpus, vocab_size, window_size=2, dim=100, alpha=1.0, shift=1.0, harmonic=False, seed=0,
+                  report=None):
     """Corpus (n,) ids → sparse co-occurrence → sparse PPMI → ``dim``-dimensional word vectors
-    (vocab_size, dim) float32: the left singular vectors, as the book uses them."""
+    (vocab_size, dim) float32: the left singular vectors, as the book uses them.
+    ``report(stage, seconds, info)``, when given, is called after each stage ("co-occurrence",
+    "ppmi", "svd"; ``info`` a dict of counts)."""
+    _check_dim("count_vectors", dim, vocab_size)
+    report = report or (lambda stage, seconds, info: None)
+    t0 = time.perf_counter()
     C = co_occurrence(corpus, vocab_size, window_size, harmonic=harmonic)
+    t1 = time.perf_counter()
+    report("co-occurrence", t1 - t0, {"pairs": int(C.nnz)})
     M = ppmi_sparse(C, alpha=alpha, shift=shift, dtype=np.float64)
+    t2 = time.perf_counter()
+    report("ppmi", t2 - t1, {"positive": int(M.nnz)})
     U, _, _ = truncated_svd(M, dim, seed=seed)
+    report("svd", time.perf_counter() - t2, {"dim": dim})
     return U.astype(np.float32)
+
+
+def _check_dim(where, dim, vocab_size):
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 1 <= dim < vocab_size:
+        raise ValueError(f"{where}: dim must be an integer below the vocabulary size {vocab_size}, got {dim!r}")
+
+
+_SCHEMA = {"corpus": (str,), "tokens": (int,), "vocab_size": (int,), "window": (int,), "dim": (int,),
+           "alpha": (int, float), "shift": (int, float), "harmonic": (bool,), "seed": (int,)}
+
+
+def count_run(folder, corpus="ptb", window=2, dim=100, alpha=1.0, shift=1.0, harmonic=False, seed=0, force=False,
+              threads=None):
+    """``fastseq count``: ``count_vectors`` on ``corpus`` (``"ptb"`` or a text file, see
+    ``fastseq.datasets.text``) into the run folder ``folder`` (see ``fastseq.runs``): one log
+    line per stage, then ``vectors.npz`` and ``vectors.txt``. ``threads`` (default: the
+    available cores) runs the kernels and BLAS, one after the other. Returns the KeyedVectors."""
+    from fastseq import _threads
+    from fastseq.datasets.text import load_corpus
+    from fastseq.runs import RunFolder, rss_mib
+    from fastseq.vectors import KeyedVectors
+
+    with RunFolder(folder, "count", force=force) as run:
+        t0 = time.perf_counter()
+        ids, words = load_corpus(corpus)
+        _check_dim("count", dim, len(words))
+        run.write_config({"corpus": corpus, "tokens": int(ids.size), "vocab_size": len(words), "window": window,
+                          "dim": dim, "alpha": alpha, "shift": shift, "harmonic": bool(harmonic), "seed": seed})
+        run.log({"stage": "load", "seconds": round(time.perf_counter() - t0, 3), "tokens": int(ids.size),
+                 "words": len(words), "rss_mib": rss_mib()})
+
+        def report(stage, seconds, info):
+            run.log({"stage": stage, "seconds": round(seconds, 3), **info, "rss_mib": rss_mib()})
+
+        cores = threads or _threads.available_cores()
+        with _threads.policy(cores, cores):
+            U = count_vectors(ids, len(words), window, dim, alpha=alpha, shift=shift, harmonic=harmonic, seed=seed,
+                              report=report)
+        kv = KeyedVectors(U, words)
+        kv.save_to_run(run)
+        return kv

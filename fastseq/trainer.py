@@ -14,45 +14,52 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fastseq._lang import phrase
+from fastseq.runs import save_curve
 from fastseq.util import clip_grads, remove_duplicate
 
 
-def _check_finite(loss, epoch, iters):
+def train_step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters):
+    """The book's training step: forward, backward, fold shared weights, clip, update; returns
+    the loss. A non-finite loss raises FloatingPointError before the weights are touched."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):     # divergence is checked below
+            loss = model.forward(batch_x, batch_t)
+    except (FloatingPointError, ValueError) as exc:             # a NaN/inf reached a layer's check
+        if not isinstance(exc, FloatingPointError) and all(np.isfinite(p).all() for p in model.params):
+            raise
+        loss = float("nan")
     if not np.isfinite(loss):
         raise FloatingPointError(
             f"training diverged: loss is {loss} at epoch {epoch} iter {iters}; the weights were "
             "not updated with it. Lower the learning rate or set max_grad.")
-
-
-def _step(model, optimizer, loss, max_grad, epoch, iters):
-    """backward, fold shared weights, clip, update: the book's training step."""
-    _check_finite(loss, epoch, iters)
     model.backward()
     params, grads = remove_duplicate(model.params, model.grads)
     if max_grad is not None:
         clip_grads(grads, max_grad)
     optimizer.update(params, grads)
+    return loss
+
+
+def truncated_bptt_batch(x, t, batch_size, time_size, time_idx):
+    """The language-model batch at data position ``time_idx``: row i reads ``time_size`` ids
+    from offset ``i * (len(x) // batch_size) + time_idx``, wrapping around. Returns (xs, ts),
+    each (batch_size, time_size) of x's and t's dtype."""
+    data_size = len(x)
+    pos = (np.arange(batch_size)[:, None] * (data_size // batch_size) + time_idx
+           + np.arange(time_size)[None, :]) % data_size
+    return x[pos], t[pos]
 
 
 def _save_curve(values, eval_interval, ylabel, ylim, path):
     """Write ``values`` against iterations as a PNG at ``path`` and say so; None without
     matplotlib. ``ylabel`` is a phrase key ("loss" or "perplexity")."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
+    written = save_curve(path, {"train": (np.arange(len(values)), values)}, phrase("iterations") % eval_interval,
+                         phrase(ylabel), ylim=ylim)
+    if written is None:
         print("plot: matplotlib is not installed (pip install fastseq[plot]); no figure written")
-        return None
-    fig = Figure()
-    ax = fig.subplots()
-    x = np.arange(len(values))
-    ax.plot(x, values, label="train")
-    ax.set_xlabel(phrase("iterations") % eval_interval)
-    ax.set_ylabel(phrase(ylabel))
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    fig.savefig(path)
-    print(f"plot: wrote {os.path.abspath(path)}", file=sys.stderr)
-    return path
+    else:
+        print(f"plot: wrote {os.path.abspath(path)}", file=sys.stderr)
+    return written
 
 
 def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval, progress,
@@ -69,8 +76,7 @@ def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval
     try:
         for _ in range(max_epoch):
             for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
-                loss = model.forward(batch_x, batch_t)
-                _step(model, optimizer, loss, max_grad, trainer.current_epoch + 1, iters + 1)
+                loss = train_step(model, optimizer, batch_x, batch_t, max_grad, trainer.current_epoch + 1, iters + 1)
                 total_loss += loss
                 loss_count += 1
                 bar.update(1)
@@ -143,12 +149,9 @@ class RnnlmTrainer:
     def get_batch(self, x, t, batch_size, time_size):
         """Row i reads ``time_size`` ids from offset ``i * (len(x) // batch_size) + time_idx``
         (wrapping around); ``time_idx`` advances by ``time_size``. Returns int32 (xs, ts)."""
-        data_size = len(x)
-        jump = data_size // batch_size
-        pos = (np.arange(batch_size)[:, None] * jump + self.time_idx
-               + np.arange(time_size)[None, :]) % data_size
+        xs, ts = truncated_bptt_batch(x, t, batch_size, time_size, self.time_idx)
         self.time_idx += time_size
-        return x[pos].astype(np.int32), t[pos].astype(np.int32)
+        return xs.astype(np.int32), ts.astype(np.int32)
 
     def fit(self, xs, ts, max_epoch=10, batch_size=20, time_size=35, max_grad=None,
             eval_interval=20, progress=None):

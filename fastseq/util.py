@@ -18,16 +18,28 @@ from fastseq.count import create_co_matrix, ppmi
 from fastseq.kernels.optim import scale_inplace, sum_of_squares
 
 
-def preprocess(text):
-    """Lower-case, split ``.`` off, split on spaces → ``(corpus int array, word_to_id, id_to_word)``
-    with ids in order of first appearance."""
-    words = text.lower().replace(".", " .").split(" ")
+def tokenize(text, sep=None):
+    """fastseq's one tokeniser: the words of ``text``, lower-cased, with ``.`` split off as a
+    word of its own, split on ``sep``. ``sep=None`` (corpus files) splits on any run of white
+    space, line breaks included; the book's ``preprocess`` splits on single spaces (" ")."""
+    return text.lower().replace(".", " .").split(sep)
+
+
+def word_ids(words, dtype=None):
+    """``(corpus int array, word_to_id, id_to_word)`` of a word list, ids in order of first
+    appearance."""
     word_to_id = {}
     for word in words:
         word_to_id.setdefault(word, len(word_to_id))
     id_to_word = {i: w for w, i in word_to_id.items()}
-    corpus = np.array([word_to_id[w] for w in words])
+    corpus = np.array([word_to_id[w] for w in words], dtype=dtype)
     return corpus, word_to_id, id_to_word
+
+
+def preprocess(text):
+    """The book's preprocessing: ``tokenize(text, " ")`` → ``(corpus int array, word_to_id,
+    id_to_word)`` with ids in order of first appearance."""
+    return word_ids(tokenize(text, " "))
 
 
 def cos_similarity(x, y, eps=1e-8):

@@ -4,11 +4,10 @@
 ``id_to_word`` dict). Cosine similarity throughout; analogies by 3CosAdd (the word closest to
 b - a + c on unit vectors, a, b and c excluded), as word2vec's ``compute-accuracy`` scores them.
 """
-import os
-import tempfile
-
 import numpy as np
+
 from fastseq.datasets import evaluation
+from fastseq.runs import atomic_write, savez
 
 __all__ = ["KeyedVectors", "nearest"]
 
@@ -124,7 +123,16 @@ class KeyedVectors:
 
     def save(self, path):
         """Write ``.npz`` (vectors and words), atomically (temp file + rename)."""
-        _atomic_write(path, lambda f: np.savez(f, vectors=self.vectors, words=np.array(self.id_to_word)))
+        savez(path, self._arrays(), finite=False)
+
+    def _arrays(self):
+        return {"vectors": self.vectors, "words": np.array(self.id_to_word)}
+
+    def save_to_run(self, run):
+        """Write ``vectors.npz`` and ``vectors.txt`` (the word2vec text format) into a
+        ``fastseq.runs.RunFolder``; vectors holding NaN or inf are refused before either."""
+        run.save_arrays("vectors.npz", self._arrays())
+        self.save_word2vec_format(run.file("vectors.txt"))
 
     @classmethod
     def load(cls, path):
@@ -145,7 +153,7 @@ class KeyedVectors:
             f.write(f"{len(self)} {self.vectors.shape[1]}\n".encode())
             for word, vec in zip(self.id_to_word, self.vectors):
                 f.write((word + " " + " ".join(f"{x:.6g}" for x in vec) + "\n").encode("utf-8"))
-        _atomic_write(path, write)
+        atomic_write(path, write)
 
     @classmethod
     def load_word2vec_format(cls, path):
@@ -168,17 +176,3 @@ class KeyedVectors:
                 except ValueError:
                     raise ValueError(f"{where}:{i + 2}: the {dim} values are not all numbers") from None
         return cls(vectors, words)
-
-
-def _atomic_write(path, write):
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
-from fastseq import _validate as v
+from fastseq import _threads, _validate as v
 from fastseq.kernels.sampling import alias_table
 from fastseq.layers.negative_sampling import negative_distribution
 from fastseq.kernels.word2vec import train_span
@@ -28,11 +28,15 @@ _CHUNKS_PER_CALL = 32
 
 @dataclasses.dataclass
 class Word2VecResult:
-    """W_in (V, dim) (the word vectors) and W_out, float32; per-epoch statistics."""
+    """W_in (V, dim) (the word vectors) and W_out, float32; per-epoch statistics. ``rng_state``
+    and ``words_done`` are where the random stream and the learning-rate schedule stood after
+    the last full epoch: passing the result back as ``start`` continues the run exactly."""
     W_in: np.ndarray
     W_out: np.ndarray
     epochs: list
     interrupted: bool = False
+    rng_state: dict = None
+    words_done: float = 0.0
 
 
 def _check_int(name, value, low):
@@ -53,13 +57,19 @@ def keep_probabilities(counts, sample):
 
 
 def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, negative=5, epochs=5,
-                   lr=None, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20):
+                   lr=None, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20, start=None,
+                   on_epoch=None, stop=None):
     """Train word vectors on ``corpus`` (n,) int ids in [0, vocab_size); see the module docstring.
     ``lr`` defaults to the original word2vec's starting rates: 0.05 for CBOW, 0.025 for skip-gram.
     Uses ``numba.get_num_threads()`` threads (``fastseq.threads(n)`` sets it). Returns a
     Word2VecResult; each epoch's entry has ``words`` (after subsampling), ``seconds``,
     ``words_per_s`` and ``loss`` (per example, a positive target with its negatives: the mean of
-    their summed -log σ)."""
+    their summed -log σ).
+
+    ``start``: a Word2VecResult of the same run to continue after its last full epoch (with
+    one thread, the continued run equals the uninterrupted one bit for bit); ``on_epoch(result)``
+    is called after every epoch; ``stop`` (an object with a ``requested`` flag, or None) is
+    checked between kernel calls. A non-finite loss or weight raises FloatingPointError."""
     corpus = np.asarray(corpus)
     if corpus.ndim != 1 or corpus.dtype.kind not in "iu":
         raise TypeError(f"train_word2vec: corpus must be a 1-D array of integer ids, got {corpus.dtype} {corpus.shape}")
@@ -87,32 +97,117 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
     rng = np.random.default_rng(seed)
     W_in = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(np.float32)
     W_out = np.zeros((vocab_size, dim), dtype=np.float32)
+    result = Word2VecResult(W_in, W_out, [], rng_state=rng.bit_generator.state)
+    if start is not None:
+        result = _continued(start, vocab_size, dim)
+        rng.bit_generator.state = result.rng_state
     threads = numba.get_num_threads()
     expected = float(np.sum(counts * keep)) * epochs
-    done = 0.0
-    result = Word2VecResult(W_in, W_out, [])
-    bar = tqdm(total=epochs * corpus.size, unit="word", unit_scale=True, disable=None if progress is None else not progress)
+    bar = tqdm(total=epochs * corpus.size, initial=len(result.epochs) * corpus.size, unit="word", unit_scale=True,
+               disable=None if progress is None else not progress)
     # Each call is cut into chunks that the threads claim one at a time (see train_span).
     loss_out, pairs_out = np.zeros(_CHUNKS_PER_CALL), np.zeros(_CHUNKS_PER_CALL, dtype=np.int64)
+    W_in, W_out, done = result.W_in, result.W_out, result.words_done
     try:
-        for epoch in range(epochs):
+        for epoch in range(len(result.epochs), epochs):
             kept = corpus[rng.random(corpus.size) < keep[corpus]].astype(np.int32)
             bounds = np.linspace(0, kept.size, calls_per_epoch + 1).astype(np.int64)
-            start, loss, pairs = time.perf_counter(), 0.0, 0
+            began, loss, pairs = time.perf_counter(), 0.0, 0
             for a, b in zip(bounds[:-1], bounds[1:]):
+                if stop is not None and stop.requested:
+                    raise KeyboardInterrupt
                 train_span(kept, a, b, W_in, W_out, prob, alias, window, negative, model == "cbow",
                            lr, done, expected, np.uint64(rng.integers(1 << 62)), threads, loss_out, pairs_out)
                 done += b - a
                 loss += loss_out.sum()
                 pairs += int(pairs_out.sum())
-                seconds = time.perf_counter() - start
+                if not np.isfinite(loss):
+                    raise FloatingPointError(f"train_word2vec: the loss became {loss} in epoch {epoch + 1}; lower "
+                                             f"lr (got {lr})")
+                seconds = time.perf_counter() - began
                 bar.update(int(round((b - a) * corpus.size / max(kept.size, 1))))
                 bar.set_postfix({"loss": f"{loss / max(pairs, 1):.3f}", "words/s": f"{b / seconds:,.0f}"})
-            seconds = time.perf_counter() - start
+            if not (np.isfinite(W_in).all() and np.isfinite(W_out).all()):
+                raise FloatingPointError(f"train_word2vec: the weights hold NaN or inf after epoch {epoch + 1}; "
+                                         f"lower lr (got {lr})")
+            seconds = time.perf_counter() - began
             result.epochs.append({"epoch": epoch + 1, "words": int(kept.size), "seconds": seconds,
                                   "words_per_s": kept.size / seconds, "loss": loss / max(pairs, 1)})
+            result.rng_state, result.words_done = rng.bit_generator.state, done
+            if on_epoch is not None:
+                on_epoch(result)
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
         bar.close()
     return result
+
+
+def _continued(start, vocab_size, dim):
+    """A copy of ``start`` (a Word2VecResult) to train on, after checking it fits the run."""
+    for name in ("W_in", "W_out"):
+        a = getattr(start, name)
+        if not isinstance(a, np.ndarray) or a.shape != (vocab_size, dim) or a.dtype != np.float32:
+            raise ValueError(f"train_word2vec: start.{name} must be a float32 array of shape ({vocab_size}, {dim})")
+    if not isinstance(start.rng_state, dict) or not isinstance(start.epochs, list):
+        raise ValueError("train_word2vec: start.rng_state must be the state of the run's random generator and "
+                         "start.epochs a list")
+    return Word2VecResult(start.W_in.copy(), start.W_out.copy(), list(start.epochs), rng_state=start.rng_state,
+                          words_done=float(start.words_done))
+
+
+_SCHEMA = {"corpus": (str,), "tokens": (int,), "vocab_size": (int,), "model": (str,), "dim": (int,),
+           "window": (int,), "negative": (int,), "epochs": (int,), "lr": (int, float), "sample": (int, float),
+           "seed": (int,)}
+
+
+def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5, epochs=10, lr=None, sample=1e-3,
+              seed=1, resume=False, force=False, threads=None, progress=None):
+    """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"`` or a text file, see
+    ``fastseq.datasets.text``) into the run folder ``folder`` (see ``fastseq.runs``): one log
+    line and one checkpoint per epoch, then ``vectors.npz`` and ``vectors.txt``. ``resume``
+    continues the saved run after its last full epoch (the options must equal the saved ones;
+    ``threads`` may change). ``threads`` (default: the available cores) runs the kernels.
+    Ctrl-C stops between kernel calls and raises KeyboardInterrupt; returns the KeyedVectors."""
+    from fastseq.datasets.text import load_corpus
+    from fastseq.runs import RunError, RunFolder, StopFlag, conflicts, rss_mib
+    from fastseq.vectors import KeyedVectors
+
+    with RunFolder(folder, "train-word2vec", resume=resume, force=force) as run:
+        options = {"corpus": corpus, "model": model, "dim": dim, "window": window, "negative": negative,
+                   "epochs": epochs, "lr": lr if lr is not None else 0.05 if model == "cbow" else 0.025,
+                   "sample": sample, "seed": seed}
+        if resume:
+            saved = run.read_config(_SCHEMA)
+            conflicts(saved, options)
+            options = {k: saved[k] for k in options}
+        ids, words = load_corpus(options["corpus"])
+        config = {**options, "tokens": int(ids.size), "vocab_size": len(words)}
+        if resume and (saved["tokens"], saved["vocab_size"]) != (config["tokens"], config["vocab_size"]):
+            raise RunError(f"--resume: the corpus {corpus} changed since the run started ({config['tokens']} tokens "
+                           f"and {config['vocab_size']} words now, {saved['tokens']} and {saved['vocab_size']} then)")
+        run.write_config(config)
+        start = None
+        if resume:
+            start = run.load_checkpoint(lambda arrays, meta: _continued(
+                Word2VecResult(arrays["W_in"], arrays["W_out"], meta["epochs"], rng_state=meta["rng"],
+                               words_done=meta["words_done"]), config["vocab_size"], options["dim"]))
+
+        def checkpoint(result):
+            run.log({**result.epochs[-1], "rss_mib": rss_mib()})
+            run.save_checkpoint({"W_in": result.W_in, "W_out": result.W_out},
+                                {"epochs": result.epochs, "rng": result.rng_state, "words_done": result.words_done})
+
+        train_options = {k: v for k, v in options.items() if k != "corpus"}
+        with _threads.policy(threads or _threads.available_cores(), threads or _threads.available_cores()), \
+                StopFlag() as stop:
+            result = train_word2vec(ids, len(words), **train_options, progress=progress, start=start,
+                                    on_epoch=checkpoint, stop=stop)
+        if result.interrupted and not result.epochs:
+            raise KeyboardInterrupt("interrupted in epoch 1, before the first checkpoint: nothing was kept")
+        if result.interrupted:
+            raise KeyboardInterrupt(f"interrupted in epoch {len(result.epochs) + 1}; the checkpoint holds "
+                                    f"{len(result.epochs)} full epochs: continue with --resume {run.path}")
+        kv = KeyedVectors(result.W_in, words)
+        kv.save_to_run(run)
+        return kv

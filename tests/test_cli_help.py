@@ -17,7 +17,7 @@ def test_version():
 
 
 @pytest.mark.parametrize("command,shown", [
-    ("count", ["--window WINDOW    (default: 2)", "(default: runs/count/vectors.npz)"]),
+    ("count", ["--window WINDOW    (default: 2)", "run folder (default runs/count)"]),
     ("train-word2vec", ["(default: cbow)", "(default: 10)"]),
     ("train-lm", ["(default: rnnlm)"]),
     ("train-seq2seq", ["(default: 128)", "(default: 1984)"]),

@@ -142,13 +142,14 @@ def test_count_vectors_on_ptb_put_similar_words_together():
 def test_count_cli_on_a_text_file(tmp_path, capsys):
     text = tmp_path / "tiny.txt"
     text.write_text("the cat sat on the mat . the dog sat on the log .\n" * 20)
-    out = tmp_path / "vectors.txt"
+    out = tmp_path / "run"
     assert cli.main(["count", "--corpus", str(text), "--dim", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "280 tokens, 8 words" in printed and "vectors saved" in printed
     from fastseq.vectors import KeyedVectors
-    kv = KeyedVectors.load_word2vec_format(out)
+    kv = KeyedVectors.load_word2vec_format(out / "vectors.txt")
     assert len(kv) == 8 and kv.vectors.shape == (8, 3)
     assert kv.most_similar("cat", 1)[0][0] in ("dog", "mat", "log")
-    assert cli.main(["count", "--corpus", str(text), "--dim", "8"]) == 1
-    assert "--dim must be below the vocabulary size 8" in capsys.readouterr().err
+    assert cli.main(["count", "--corpus", str(text), "--dim", "8", "--out", str(tmp_path / "b")]) == 1
+    assert "dim must be an integer below the vocabulary size 8" in capsys.readouterr().err
+    assert not any((tmp_path / "b").iterdir()) or sorted(p.name for p in (tmp_path / "b").iterdir()) == [".lock"]

@@ -104,6 +104,23 @@ def test_sequence_addition_split_and_vocab():
     assert int(left) + int(right) == int(a)
 
 
+def test_own_vocabulary_does_not_depend_on_what_was_loaded_before():
+    sequence.load_data("addition.txt")
+    shared_before = dict(sequence.get_vocab()[1])
+    train, test, own = sequence.load_data_own_vocab("date.txt")
+    assert sequence.get_vocab()[1] == shared_before                     # left as it was
+    assert set(own) == set(range(len(own))) and int(max(train[0].max(), train[1].max())) == len(own) - 1
+    sequence.get_vocab()[0].clear()
+    sequence.get_vocab()[1].clear()
+    fresh = sequence.load_data("date.txt")
+    assert sequence.get_vocab()[1] == own
+    np.testing.assert_array_equal(fresh[0][0], train[0])
+    for table in sequence.get_vocab():                                   # other tests' vocabulary back
+        table.clear()
+    sequence.get_vocab()[1].update(shared_before)
+    sequence.get_vocab()[0].update({c: i for i, c in shared_before.items()})
+
+
 def test_generate_addition_round_trips(tmp_path):
     path = sequence.generate_addition(tmp_path / "add.txt", 200, seed=1)
     (x, t), (xt, tt) = sequence.load_data(str(path), seed=None)

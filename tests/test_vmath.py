@@ -27,9 +27,15 @@ def test_float32_exp_relative_error_small_over_whole_range():
     assert rel.max() < 5e-7
 
 
-def test_float32_exp_clamps_instead_of_overflowing():
-    out = run(np.array([-1000, 1000, 0], np.float32), 0)
-    assert 0 < out[0] < 2e-38 and np.isfinite(out[1]) and out[1] > 2e38 and out[2] == 1
+def test_float32_exp_underflows_and_overflows_as_numpy():
+    x = np.array([-1000, 1000, 0, -88, 89], np.float32)
+    np.testing.assert_array_equal(run(x, 0), [0, np.inf, 1, 0, np.inf])
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(run(x, 1), 1 / (1 + np.exp(-x)), rtol=1e-6, atol=0)   # saturates as NumPy's
+    assert run(x, 1)[0] == 0 and run(x, 1)[1] == 1
+    np.testing.assert_array_equal(run(x, 2), [-1, 1, 0, -1, 1])
+    with np.errstate(over="ignore"):
+        assert np.array_equal(run(x, 0) == 0, np.exp(x) < 1e-37)
 
 
 def test_float32_sigmoid_tanh_close_to_numpy():

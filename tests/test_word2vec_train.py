@@ -99,13 +99,16 @@ def test_bad_input_is_refused():
 def test_cli_trains_and_saves(tmp_path, capsys):
     text = tmp_path / "tiny.txt"
     text.write_text("the cat sat on the mat . the dog sat on the log .\n" * 50)
-    out = tmp_path / "v.txt"
+    out = tmp_path / "run"
     assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "2", "--dim", "8",
                      "--model", "skipgram", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "epoch 2:" in printed and "words/s" in printed and "vectors saved" in printed
     from fastseq.vectors import KeyedVectors
-    assert KeyedVectors.load_word2vec_format(out).vectors.shape == (8, 8)
+    text_format = KeyedVectors.load_word2vec_format(out / "vectors.txt")
+    npz = KeyedVectors.load(out / "vectors.npz")
+    assert text_format.vectors.shape == (8, 8) and text_format.id_to_word == npz.id_to_word
+    np.testing.assert_allclose(text_format.vectors, npz.vectors, rtol=1e-5, atol=1e-6)
 
 
 

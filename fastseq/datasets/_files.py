@@ -7,10 +7,11 @@ A file whose hash does not match is never returned.
 """
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from fastseq.runs import atomic_write
 
 ENV = "FASTSEQ_DATA"
 
@@ -53,21 +54,16 @@ def candidate_dirs(folder):
 
 def _download(url, dest, sha256):
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
-            while True:
-                block = response.read(1 << 20)
-                if not block:
-                    break
+
+    def write(out):
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(url, timeout=30) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                digest.update(block)
                 out.write(block)
-        got = sha256_of(tmp)
-        if got != sha256:
-            raise ValueError(f"downloaded {url} has SHA-256 {got}, expected {sha256}")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        if digest.hexdigest() != sha256:
+            raise ValueError(f"downloaded {url} has SHA-256 {digest.hexdigest()}, expected {sha256}")
+    atomic_write(dest, write)
 
 
 def find_file(folder, name, sha256, url=None):

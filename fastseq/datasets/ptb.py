@@ -6,12 +6,11 @@
 keyed by the SHA-256 of the text they came from.
 """
 import json
-import os
-import tempfile
 
 import numpy as np
 
 from fastseq.datasets._files import cache_dir, find_file
+from fastseq.runs import atomic_write
 
 URL = "https://raw.githubusercontent.com/tomsercu/lstm/master/data/ptb.{}.txt"
 VOCAB_SIZE = 10000
@@ -36,14 +35,7 @@ def _words(path):
 
 def _atomic_save(path, write):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, write)
 
 
 def _vocab():
@@ -59,10 +51,7 @@ def _vocab():
     if not isinstance(words, list) or len(words) != VOCAB_SIZE:
         words = list(dict.fromkeys(_words(train_path)))
 
-        def write(tmp):
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(words, f)
-        _atomic_save(cached, write)
+        _atomic_save(cached, lambda f: f.write(json.dumps(words).encode("utf-8")))
     word_to_id = {w: i for i, w in enumerate(words)}
     id_to_word = dict(enumerate(words))
     return word_to_id, id_to_word
@@ -78,10 +67,7 @@ def load_data(data_type="train"):
     if corpus is None:
         corpus = np.array([word_to_id[w] for w in _words(path)], dtype=np.int32)
 
-        def write(tmp):
-            with open(tmp, "wb") as f:
-                np.save(f, corpus)
-        _atomic_save(cached, write)
+        _atomic_save(cached, lambda f: np.save(f, corpus))
     return corpus, word_to_id, id_to_word
 
 

@@ -70,6 +70,25 @@ def load_data(file_name="addition.txt", seed=1984):
     return (x[:split_at], t[:split_at]), (x[split_at:], t[split_at:])
 
 
+def load_data_own_vocab(file_name="addition.txt", seed=1984):
+    """``load_data`` with a vocabulary of this file's characters alone (ids in order of first
+    appearance, whatever was loaded before): ``((x_train, t_train), (x_test, t_test),
+    id_to_char)``. The module's shared vocabulary is left as it was. Training runs use it, so a
+    model's size and ids never depend on what else the process loaded."""
+    saved = dict(char_to_id), dict(id_to_char)
+    char_to_id.clear()
+    id_to_char.clear()
+    try:
+        train, test = load_data(file_name, seed)
+        own = dict(id_to_char)
+    finally:
+        char_to_id.clear()
+        id_to_char.clear()
+        char_to_id.update(saved[0])
+        id_to_char.update(saved[1])
+    return train, test, own
+
+
 def get_vocab():
     """``(char_to_id, id_to_char)`` of every character loaded so far."""
     return char_to_id, id_to_char

@@ -4,8 +4,10 @@ numba from PyPI has no SVML, so ``np.exp`` inside a kernel is a scalar libm call
 loop vectorisation. ``fast_exp`` on float32 is a branch-free Cephes-style polynomial
 (range reduction by ln 2, degree-6 polynomial, exponent built from bits) that LLVM turns into
 SIMD code; its relative error is below 3e-7 on ``[-87, 88]``. On float64 it is ``np.exp``,
-so float64 gradient checks keep full precision. Arguments are clamped to ``[-87, 88.3]``:
-``fast_exp(-1000)`` gives about 1.6e-38 instead of 0 and ``fast_exp(1000)`` about 2.2e38.
+so float64 gradient checks keep full precision. The polynomial works on arguments clamped to
+``[-87, 88.3]``; below -87 the result is 0 and above 88.3 it is inf, as NumPy's float32 ``exp``
+underflows and overflows there (within a factor that no float32 result can show), so
+``fast_sigmoid`` saturates to exactly 0 and 1 and ``0 * inf`` gives NaN where NumPy's does.
 
 These functions are inlined into the calling kernel, which supplies ``fastmath``.
 """
@@ -42,7 +44,13 @@ def fast_tanh(x):
 
 @register_jitable(inline="always")
 def _expf32(x):
-    x = min(max(x, np.float32(-87.0)), np.float32(88.3))
+    y = _expf32_clamped(min(max(x, np.float32(-87.0)), np.float32(88.3)))
+    y = np.float32(0.0) if x < np.float32(-87.0) else y
+    return np.float32(np.inf) if x > np.float32(88.3) else y
+
+
+@register_jitable(inline="always")
+def _expf32_clamped(x):
     n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
     r = x - n * np.float32(0.693359375) + n * np.float32(2.12194440e-4)
     p = np.float32(1.9875691500e-4)

@@ -9,9 +9,11 @@ model's parameter of the same position before any is copied in.
 import io
 import os
 import pickle
-import tempfile
+import zipfile
 
 import numpy as np
+
+from fastseq.runs import savez
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -29,9 +31,13 @@ def _read(path):
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"PK":
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            count = sum(1 for name in data.files if name[:1] == "p" and name[1:].isdigit())
-            return [data[f"p{i}"] for i in range(count)]
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+                count = sum(1 for name in data.files if name[:1] == "p" and name[1:].isdigit())
+                return [data[f"p{i}"] for i in range(count)]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"load_params: {path} is damaged or not a fastseq parameter file "
+                             f"({type(exc).__name__}: {exc})") from None
     try:
         arrays = _ArraysOnly(io.BytesIO(raw)).load()
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
@@ -39,20 +45,6 @@ def _read(path):
     if not isinstance(arrays, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in arrays):
         raise ValueError(f"load_params: {path} must hold a list of arrays")
     return list(arrays)
-
-
-def atomic_savez(path, arrays):
-    """Write ``arrays`` (name → array) as an ``.npz`` at ``path`` through a temporary file in the
-    same folder renamed into place: readers see the old file or the new one, never half of one."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 class BaseModel:
@@ -64,7 +56,7 @@ class BaseModel:
     def save_params(self, file_name=None):
         """Write params to ``file_name`` (default ``<ClassName>.npz``) atomically."""
         path = self._default_path(file_name, ".npz")
-        atomic_savez(path, {f"p{i}": p for i, p in enumerate(self.params)})
+        savez(path, self.param_arrays(), finite=False)
         return path
 
     def load_params(self, file_name=None):
@@ -72,7 +64,15 @@ class BaseModel:
         path = self._default_path(file_name, ".npz")
         if file_name is None and not os.path.exists(path) and os.path.exists(type(self).__name__ + ".pkl"):
             path = type(self).__name__ + ".pkl"
-        arrays = _read(path)
+        self.set_params(_read(path), path)
+
+    def param_arrays(self):
+        """The parameters as ``{"p0": array, ...}``, the layout of a saved ``.npz``."""
+        return {f"p{i}": p for i, p in enumerate(self.params)}
+
+    def set_params(self, arrays, path="the arrays"):
+        """Copy ``arrays`` (a list, in ``params`` order) into ``params`` in place, after checking
+        every count and shape; ``path`` names their source in errors."""
         if len(arrays) != len(self.params):
             raise ValueError(f"load_params: {path} holds {len(arrays)} arrays, {type(self).__name__} "
                              f"has {len(self.params)} parameters")
