@@ -165,12 +165,13 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
               seed=1, resume=False, force=False, threads=None, progress=None):
     """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"`` or a text file, see
     ``fastseq.datasets.text``) into the run folder ``folder`` (see ``fastseq.runs``): one log
-    line and one checkpoint per epoch, then ``vectors.npz`` and ``vectors.txt``. ``resume``
+    line and one checkpoint per epoch, then ``vectors.npz``, ``vectors.txt`` and ``loss.png`` (with
+    matplotlib). ``resume``
     continues the saved run after its last full epoch (the options must equal the saved ones;
     ``threads`` may change). ``threads`` (default: the available cores) runs the kernels.
     Ctrl-C stops between kernel calls and raises KeyboardInterrupt; returns the KeyedVectors."""
     from fastseq.datasets.text import load_corpus
-    from fastseq.runs import RunError, RunFolder, StopFlag, conflicts, rss_mib
+    from fastseq.runs import RunError, RunFolder, StopFlag, conflicts, rss_mib, save_curve
     from fastseq.vectors import KeyedVectors
 
     with RunFolder(folder, "train-word2vec", resume=resume, force=force) as run:
@@ -210,4 +211,6 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
                                     f"{len(result.epochs)} full epochs: continue with --resume {run.path}")
         kv = KeyedVectors(result.W_in, words)
         kv.save_to_run(run)
+        save_curve(run.file("loss.png"), {"train": ([e["epoch"] for e in result.epochs],
+                                                    [e["loss"] for e in result.epochs])}, "epoch", "loss")
         return kv

@@ -76,6 +76,11 @@ def test_bad_folders_are_refused(tmp_path):
     (tmp_path / "run" / "best.npz").mkdir(parents=True)
     with pytest.raises(RunError, match="best.npz is a folder"):
         RunFolder(tmp_path / "run", "count").__enter__()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "vectors.txt").symlink_to(tmp_path / "file.txt")
+    with pytest.raises(RunError, match="vectors.txt is a symlink"):
+        RunFolder(tmp_path / "other", "count").__enter__()
+    assert (tmp_path / "file.txt").read_text() == "x"
 
 
 def test_lock_names_the_holder_and_dies_with_it(tmp_path):
