@@ -226,6 +226,11 @@ class RunFolder:
             self._release()
 
     def _prepare(self):
+        # temporaries of writes cut short by kill -9 (no writer can hold them: the lock is ours)
+        for entry in os.listdir(self.path):
+            if entry.endswith(".part") and any(entry.startswith(f".{n}.") for n in RUN_FILES) \
+                    and _kind(self.file(entry)) is None:
+                os.remove(self.file(entry))
         present = [n for n in RUN_FILES if os.path.lexists(self.file(n))]
         if self.resume:
             for name in ("config.json", "checkpoint.npz"):

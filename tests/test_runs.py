@@ -102,6 +102,13 @@ def test_force_deletes_the_previous_runs_files_and_nothing_else(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "notes.txt"]
 
 
+def test_temporaries_left_by_a_kill_are_removed_under_the_lock(tmp_path):
+    (tmp_path / ".best.npz.x1y2.part").write_bytes(b"half")
+    (tmp_path / ".mine.part").write_bytes(b"not ours")
+    with RunFolder(tmp_path, "count"):
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", ".mine.part"]
+
+
 def test_a_new_run_that_fails_before_saving_leaves_no_half_run(tmp_path):
     with pytest.raises(ValueError):
         with RunFolder(tmp_path, "count") as run:
