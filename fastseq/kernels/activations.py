@@ -4,27 +4,28 @@ All take 1-D contiguous views (layers flatten with ``reshape(-1)``) and write in
 caller-owned outputs; float32 or float64.
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from fastseq.kernels.rng import uniform01
+from fastseq.kernels.threads import parallel_kernel
 from fastseq.kernels.vmath import KERNEL, fast_sigmoid
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def sigmoid_forward(x, y):
     """y = 1 / (1 + exp(-x)), x and y (n,)."""
     for i in prange(x.shape[0]):
         y[i] = fast_sigmoid(x[i])
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def sigmoid_backward(dout, y, dx):
     """dx = dout * y * (1 - y), all (n,)."""
     for i in prange(y.shape[0]):
         dx[i] = dout[i] * y[i] * (1 - y[i])
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def sigmoid_cross_entropy_forward(x, t, eps, y):
     """y = sigmoid(x); returns the float64 sum over i of -log(y + eps) where t == 1 and
     -log(1 - y + eps) where t == 0 (x, y (n,) float; t (n,) int or float 0/1)."""
@@ -37,7 +38,7 @@ def sigmoid_cross_entropy_forward(x, t, eps, y):
     return total
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def sigmoid_cross_entropy_backward(y, t, scale, dx):
     """dx = (y - t) * scale, all (n,)."""
     scale = y.dtype.type(scale)
@@ -45,7 +46,7 @@ def sigmoid_cross_entropy_backward(y, t, scale, dx):
         dx[i] = (y[i] - t[i]) * scale
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel()
 def dropout_forward(x, seed, ratio, scale, y, mask):
     """mask[i] = uniform(seed, i) > ratio; y = x * mask * scale (x, y (n,) float, mask (n,) bool).
 
@@ -57,7 +58,7 @@ def dropout_forward(x, seed, ratio, scale, y, mask):
         y[i] = x[i] * scale if keep else 0
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel()
 def dropout_backward(dout, mask, scale, dx):
     """dx = dout * mask * scale, all (n,)."""
     scale = dout.dtype.type(scale)

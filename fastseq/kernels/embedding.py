@@ -4,10 +4,12 @@ The rows of dW are split into one contiguous block per thread; every thread scan
 adds only the rows it owns, in id order, so repeated ids accumulate exactly as ``np.add.at``
 does and no two threads ever write the same row.
 """
-from numba import njit, prange
+from numba import prange
+
+from fastseq.kernels.threads import parallel_kernel
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda idx, dout, dW, n_blocks: dW.size + dout.size)
 def embedding_backward(idx, dout, dW, n_blocks):
     """dW[...] = 0, then dW[idx[n]] += dout[n] for n in order.
 

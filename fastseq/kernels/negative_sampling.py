@@ -7,12 +7,13 @@ turns ``(y - label) * scale`` into dh[n] = Σ_j g W[idx[n, j]] and the rows g * 
 caller scatter-adds into dW with the race-free embedding kernel.
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from fastseq.kernels.threads import parallel_kernel
 from fastseq.kernels.vmath import KERNEL, fast_sigmoid
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(work=lambda h, W, idx, *rest: idx.size * h.shape[1], **KERNEL)
 def ns_loss_forward(h, W, idx, eps, y):
     """y (N, 1+K) = σ(h[n] · W[idx[n, j]]); returns the float64 sum of the per-column batch
     sums of cross-entropy (the caller divides by N)."""
@@ -35,7 +36,7 @@ def ns_loss_forward(h, W, idx, eps, y):
     return total
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(work=lambda h, W, idx, *rest: idx.size * h.shape[1], **KERNEL)
 def ns_loss_backward(h, W, idx, y, scale, dh, rows):
     """g = (y[n, j] - label) * scale; dh[n] = Σ_j g W[idx[n, j]] (N, D); rows[n*(1+K)+j] = g h[n]."""
     N, J = idx.shape

@@ -5,19 +5,20 @@ Arguments are 1-D views of the parameter, its gradient and its state in the same
 stays float32. Formulas are the book's (``common/optimizer.py``), ``1e-7`` in denominators.
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from fastseq.kernels.threads import parallel_kernel
 from fastseq.kernels.vmath import KERNEL
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def sgd_update(param, grad, lr):
     """param -= lr * grad."""
     for i in prange(param.shape[0]):
         param[i] -= lr * grad[i]
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def momentum_update(param, grad, v, lr, momentum):
     """v = momentum * v - lr * grad; param += v."""
     for i in prange(param.shape[0]):
@@ -26,7 +27,7 @@ def momentum_update(param, grad, v, lr, momentum):
         param[i] += vi
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def nesterov_update(param, grad, v, lr, momentum):
     """v = momentum * v - lr * grad; param += momentum**2 * v - (1 + momentum) * lr * grad."""
     for i in prange(param.shape[0]):
@@ -36,7 +37,7 @@ def nesterov_update(param, grad, v, lr, momentum):
         param[i] += momentum * momentum * vi - (1 + momentum) * lr * g
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def adagrad_update(param, grad, h, lr, eps):
     """h += grad**2; param -= lr * grad / (sqrt(h) + eps)."""
     for i in prange(param.shape[0]):
@@ -46,7 +47,7 @@ def adagrad_update(param, grad, h, lr, eps):
         param[i] -= lr * g / (np.sqrt(hi) + eps)
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def rmsprop_update(param, grad, h, lr, decay_rate, eps):
     """h = decay * h + (1 - decay) * grad**2; param -= lr * grad / (sqrt(h) + eps)."""
     for i in prange(param.shape[0]):
@@ -56,7 +57,7 @@ def rmsprop_update(param, grad, h, lr, decay_rate, eps):
         param[i] -= lr * g / (np.sqrt(hi) + eps)
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def adam_update(param, grad, m, v, lr_t, beta1, beta2, eps):
     """m += (1-beta1)(grad - m); v += (1-beta2)(grad**2 - v); param -= lr_t m / (sqrt(v) + eps)."""
     for i in prange(param.shape[0]):
@@ -68,7 +69,7 @@ def adam_update(param, grad, m, v, lr_t, beta1, beta2, eps):
         param[i] -= lr_t * mi / (np.sqrt(vi) + eps)
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def sum_of_squares(x):
     """float64 sum of x**2 over a 1-D array."""
     total = 0.0
@@ -78,7 +79,7 @@ def sum_of_squares(x):
     return total
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def scale_inplace(x, rate):
     """x *= rate over a 1-D array."""
     for i in prange(x.shape[0]):

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 from fastseq.kernels.rng import uniform01
+from fastseq.kernels.threads import parallel_kernel
 
 
 @njit(cache=True)
@@ -58,7 +59,7 @@ def alias_draw(prob, alias, u1, u2):
     return k if u2 < prob[k] else alias[k]
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda prob, alias, target, exclude, seed, out: out.size * 16)
 def draw_negatives(prob, alias, target, exclude, seed, out):
     """out (N, K) int: draws for row n; with ``exclude`` never target[n] and no repeats in a row.
     The caller guarantees that enough ids have nonzero probability for K distinct draws; a row

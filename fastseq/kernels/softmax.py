@@ -7,6 +7,7 @@ row's loss from the log-sum-exp; rows run in parallel. Labels below 0 mark ignor
 import numpy as np
 from numba import njit, prange
 
+from fastseq.kernels.threads import parallel_kernel
 from fastseq.kernels.vmath import KERNEL, fast_exp
 
 
@@ -48,14 +49,14 @@ def _softmax_row(x, y):
     return m, s
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def softmax_forward(x, y):
     """y[i] = softmax(x[i]) for x, y of shape (R, C)."""
     for i in prange(x.shape[0]):
         _softmax_row(x[i], y[i])
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def softmax_backward(y, dout, dx):
     """dx = y * (dout - sum(y * dout, row)) for (R, C) arrays: the softmax Jacobian product."""
     for i in prange(y.shape[0]):
@@ -66,7 +67,7 @@ def softmax_backward(y, dout, dx):
             dx[i, j] = y[i, j] * (dout[i, j] - s)
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def softmax_cross_entropy_forward(x, t, eps, y):
     """Softmax of x (R, C) into y and the summed cross-entropy against labels t (R,) int.
 
@@ -86,7 +87,7 @@ def softmax_cross_entropy_forward(x, t, eps, y):
     return total
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def softmax_cross_entropy_backward(y, t, scale, dx):
     """dx = (y - onehot(t)) * scale for (R, C) arrays; rows with t < 0 get zeros."""
     scale = y.dtype.type(scale)
@@ -101,7 +102,7 @@ def softmax_cross_entropy_backward(y, t, scale, dx):
             dx[i, label] -= scale
 
 
-@njit(cache=True, parallel=True, **KERNEL)
+@parallel_kernel(**KERNEL)
 def softmax_cross_entropy_with_grad(x, t, scale, dx):
     """Loss and gradient in one pass: for x (R, C) and labels t (R,) int, write
     dx = (softmax(x) - onehot(t)) * scale (rows with t < 0 get zeros) and return the float64

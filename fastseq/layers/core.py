@@ -10,6 +10,7 @@ import numpy as np
 
 from fastseq import _validate as v
 from fastseq._draws import book_draws
+from fastseq._threads import serial_blas
 from fastseq.kernels.activations import (dropout_backward, dropout_forward, sigmoid_backward,
                                          sigmoid_cross_entropy_backward,
                                          sigmoid_cross_entropy_forward, sigmoid_forward)
@@ -56,7 +57,8 @@ def nonempty_batch(where, name, n):
 
 def affine_forward(x, W, b):
     """x (R, D) @ W (D, M) + b (M,) → (R, M); W may be a transposed view."""
-    out = x @ W
+    with serial_blas(x.shape[0] * W.size):
+        out = x @ W
     out += b
     return out
 
@@ -70,9 +72,10 @@ def column_sums(x, out):
 
 def affine_backward(x, dout, W, grads):
     """Fill grads[0] = x.T @ dout and grads[1] = column sums of dout in place; return dout @ W.T."""
-    np.matmul(x.T, dout, out=grads[0])
-    column_sums(dout, grads[1])
-    return dout @ W.T
+    with serial_blas(x.shape[0] * W.size):
+        np.matmul(x.T, dout, out=grads[0])
+        column_sums(dout, grads[1])
+        return dout @ W.T
 
 
 def _loss_is_finite(where, loss):
@@ -92,14 +95,16 @@ class MatMul:
     def forward(self, x):
         W, = _weights("MatMul", self.params, ("W",), self.grads)
         self.x = _matmul_input("MatMul", x, W)
-        return self.x @ W
+        with serial_blas(self.x.shape[0] * W.size):
+            return self.x @ W
 
     def backward(self, dout):
         x = v.forward_done("MatMul", self.x)
         W, = self.params
         dout = v.gradient("MatMul", "dout", dout, (x.shape[0], W.shape[1]), W.dtype)
-        np.matmul(x.T, dout, out=self.grads[0])
-        return dout @ W.T
+        with serial_blas(x.shape[0] * W.size):
+            np.matmul(x.T, dout, out=self.grads[0])
+            return dout @ W.T
 
 
 class Affine:

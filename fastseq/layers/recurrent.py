@@ -16,6 +16,7 @@ the same engine run for T=1, with the caller's state. Computation happens in Wx'
 import numpy as np
 
 from fastseq import _validate as v
+from fastseq._threads import serial_blas
 from fastseq.kernels.recurrent import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
                                    gru_step_output, lstm_step_backward, lstm_step_forward,
                                    rnn_step_backward, rnn_step_forward)
@@ -117,7 +118,8 @@ class _Recurrence:
         Wx, b = self.params[0], self._bias()
         T, N, D = xs_tm.shape
         ax = affine_forward(xs_tm.reshape(T * N, D), Wx, b).reshape(T, N, Wx.shape[1])
-        hs, cs, state = self._steps_forward(ax, h0, c0)
+        with serial_blas(self.params[1].size * N):
+            hs, cs, state = self._steps_forward(ax, h0, c0)
         self._cache = (xs_tm, h0, hs, state)
         return hs, (cs[-1] if cs is not None else None)
 
@@ -132,15 +134,18 @@ class _Recurrence:
         if self.has_cell:
             dc = np.zeros((N, H), Wx.dtype) if dc is None else np.array(dc, dtype=Wx.dtype)
         dA = np.empty((T, N, self.blocks * H), dtype=Wx.dtype)
-        dh = self._steps_backward(dhs_tm, dh, dc, state, hs, h0, dA)
+        with serial_blas(self.params[1].size * N):
+            dh = self._steps_backward(dhs_tm, dh, dc, state, hs, h0, dA)
         dA2 = dA.reshape(T * N, self.blocks * H)
         h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
-        np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
-        self._weight_grad_h(h_prev, dA2, state)
-        if len(self.grads) == 3:
-            column_sums(dA2, self.grads[2])
+        with serial_blas(T * N * (Wx.size + self.params[1].size)):
+            np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
+            self._weight_grad_h(h_prev, dA2, state)
+            if len(self.grads) == 3:
+                column_sums(dA2, self.grads[2])
+            dxs = (dA2 @ Wx.T).reshape(T, N, D)
         self._backward_done = True
-        return (dA2 @ Wx.T).reshape(T, N, D), dh, dc
+        return dxs, dh, dc
 
     def _weight_grad_h(self, h_prev, dA2, state):
         np.matmul(h_prev.T, dA2, out=self.grads[1])
