@@ -15,6 +15,7 @@ when numba first starts its pool, so import fastseq before running any other par
 """
 import contextlib
 import os
+import time
 import warnings
 
 os.environ.setdefault("GOMP_SPINCOUNT", "0")
@@ -110,8 +111,46 @@ _NOTHING = contextlib.nullcontext()
 
 def serial_blas(work):
     """A context manager for the matrix products of one layer call: one BLAS thread inside when
-    ``work`` (their multiply-adds) is below BLAS_MIN_WORK, the caller's threads otherwise."""
-    return _SERIAL_BLAS if work < BLAS_MIN_WORK else _NOTHING
+    ``work`` (their multiply-adds) is below BLAS_MIN_WORK or the machine is busy, the caller's
+    threads otherwise."""
+    return _SERIAL_BLAS if work < BLAS_MIN_WORK or machine_busy() else _NOTHING
+
+
+# How often machine_busy looks again (seconds), and its last answer.
+_LOOK_EVERY = 0.5
+_last_look = [-1.0, False]
+
+
+def _own_running_threads():
+    """This process's threads that are running or runnable now (its BLAS and numba workers
+    included, so that they never count as a neighbour)."""
+    count = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                count += f.read().rsplit(b")", 1)[1].split()[0] == b"R"
+        except OSError:
+            pass
+    return count
+
+
+def machine_busy():
+    """True when other processes' threads are running on all the cores but one (Linux: the
+    system's ``procs_running`` less this process's running threads, read at most every half
+    second): a second thread would then wait for a core, and one thread is faster. False where
+    it cannot be read."""
+    now = time.monotonic()
+    if now - _last_look[0] < _LOOK_EVERY:
+        return _last_look[1]
+    busy = False
+    try:
+        with open("/proc/stat", "rb") as f:
+            running = next(int(line.split()[1]) for line in f if line.startswith(b"procs_running"))
+        busy = running - _own_running_threads() >= available_cores() - 1 > 0
+    except (OSError, ValueError, StopIteration):
+        pass
+    _last_look[0], _last_look[1] = now, busy
+    return busy
 
 
 def available_cores():

@@ -13,6 +13,8 @@ import types
 
 from numba import njit
 
+from fastseq._threads import machine_busy
+
 # 2**17 elements: about 60 µs of one thread's elementwise work, where a second thread saves
 # less than a busy machine's wake-up delay costs.
 PARALLEL_MIN_WORK = 1 << 17
@@ -36,7 +38,7 @@ def parallel_kernel(work=_first_size, **options):
 
         @functools.wraps(fn)
         def call(*args):
-            return (serial if work(*args) < PARALLEL_MIN_WORK else parallel)(*args)
+            return (serial if work(*args) < PARALLEL_MIN_WORK or machine_busy() else parallel)(*args)
         call.parallel, call.serial = parallel, serial
         return call
     return wrap
