@@ -119,6 +119,10 @@ def serial_blas(work):
 # How often machine_busy looks again (seconds), and its last answer.
 _LOOK_EVERY = 0.5
 _last_look = [-1.0, False]
+# Opt-in: with FASTSEQ_ONE_THREAD_WHEN_BUSY=1, calls take one thread while the machine is busy.
+# Off by default, because a result then depends on the machine's load (one BLAS thread or two
+# round differently), and a resumed run would no longer equal an uninterrupted one exactly.
+_WHEN_BUSY_ENV = "FASTSEQ_ONE_THREAD_WHEN_BUSY"
 
 
 def _own_running_threads():
@@ -135,10 +139,13 @@ def _own_running_threads():
 
 
 def machine_busy():
-    """True when other processes' threads are running on all the cores but one (Linux: the
-    system's ``procs_running`` less this process's running threads, read at most every half
-    second): a second thread would then wait for a core, and one thread is faster. False where
-    it cannot be read."""
+    """With ``FASTSEQ_ONE_THREAD_WHEN_BUSY=1`` in the environment: True when other processes'
+    threads are running on all the cores but one (Linux: the system's ``procs_running`` less
+    this process's running threads, read at most every half second), where a second thread
+    would wait for a core and one thread is faster. False otherwise, and where it cannot be
+    read."""
+    if os.environ.get(_WHEN_BUSY_ENV) != "1":
+        return False
     now = time.monotonic()
     if now - _last_look[0] < _LOOK_EVERY:
         return _last_look[1]

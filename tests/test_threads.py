@@ -54,9 +54,14 @@ def test_serial_blas_sets_one_thread_for_small_products_and_restores():
             assert all(info["num_threads"] == 2 for info in threadpool_info() if info["user_api"] == "blas")
 
 
-def test_machine_busy_does_not_count_this_process_as_a_neighbour():
+def test_machine_busy_is_opt_in_and_does_not_count_this_process(monkeypatch):
     from fastseq import _threads
 
-    assert _threads._own_running_threads() >= 1          # this thread, reading the file
+    monkeypatch.delenv("FASTSEQ_ONE_THREAD_WHEN_BUSY", raising=False)
     _threads._last_look[0] = -1.0
-    assert isinstance(_threads.machine_busy(), bool)
+    monkeypatch.setattr(_threads, "_own_running_threads", lambda: -100)    # would read as busy
+    assert _threads.machine_busy() is False                                # off by default
+    monkeypatch.setenv("FASTSEQ_ONE_THREAD_WHEN_BUSY", "1")
+    assert _threads.machine_busy() is True
+    monkeypatch.undo()
+    assert _threads._own_running_threads() >= 1          # this thread, reading the file

@@ -5,11 +5,10 @@ that costs about 2 µs; beside another CPU-bound process a worker may wait milli
 core (measured here: a 100-element parallel kernel took 0.66 ms beside a NumPy matrix-product
 loop, 4 µs on one thread). ``parallel_kernel`` therefore compiles a kernel's source twice,
 with ``parallel=True`` and without (``prange`` then runs as ``range``), and each call picks the
-serial build when its work is below ``PARALLEL_MIN_WORK``, when numba is set to one thread, or
-while other processes occupy the other cores (``fastseq._threads.machine_busy``). Larger calls
-run on the threads the caller set (``fastseq.threads``, the training functions' thread
-policy). On one thread a run therefore takes the same builds whatever the machine's load, and
-its results are reproducible; on more, the summation order of reductions may change with load.
+serial build when its work is below ``PARALLEL_MIN_WORK``, when numba is set to one thread, or,
+with ``FASTSEQ_ONE_THREAD_WHEN_BUSY=1``, while other processes occupy the other cores
+(``fastseq._threads.machine_busy``). Larger calls run on the threads the caller set
+(``fastseq.threads``, the training functions' thread policy).
 """
 import functools
 import types
