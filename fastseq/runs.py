@@ -36,7 +36,7 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "rss_mib", "save_curve"]
+__all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "rss_mib", "save_curve", "savez"]
 
 # Every name a run may write, for every command: --force deletes these and nothing else.
 RUN_FILES = ("config.json", "log.jsonl", "checkpoint.npz", "best.npz", "vectors.npz", "vectors.txt",

@@ -200,7 +200,8 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
                                 {"epochs": result.epochs, "rng": result.rng_state, "words_done": result.words_done})
 
         train_options = {k: v for k, v in options.items() if k != "corpus"}
-        with _threads.policy(threads or _threads.available_cores(), threads or _threads.available_cores()), \
+        cores = threads or _threads.available_cores()
+        with _threads.policy(cores, cores), \
                 StopFlag() as stop:
             result = train_word2vec(ids, len(words), **train_options, progress=progress, start=start,
                                     on_epoch=checkpoint, stop=stop)
