@@ -49,7 +49,7 @@ def _ratio(text):
 def _checkpoint_args(parser, recipes):
     parser.add_argument("--checkpoint", required=True,
                         help="a train-lm run folder, or a parameter file (.npz, or the book's .pkl) with --model")
-    parser.add_argument("--model", choices=recipes, help="the recipe of a parameter file (its model sizes)")
+    parser.add_argument("--model", choices=recipes, help="the recipe of a parameter file (its model sizes; default: the run folder's)")
     _threads_arg(parser)
 
 
@@ -61,7 +61,7 @@ def _threads_arg(parser, text=None):
 
 def _run_args(parser, default_out, resumable=True):
     """The run-folder options every training command shares."""
-    parser.add_argument("--out", metavar="DIR", help=f"run folder (default {default_out})")
+    parser.add_argument("--out", metavar="DIR", help=f"run folder (default: {default_out})")
     parser.add_argument("--force", action="store_true", help="start over in a folder that already holds a run "
                                                               "(its previous run's files are deleted first)")
     if resumable:
@@ -71,12 +71,21 @@ def _run_args(parser, default_out, resumable=True):
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows every option's default, also for options without a help text."""
+    """Shows every option's default, also for options without a help text. An option whose
+    default is None says in its own help text what applies when it is not given."""
 
     def _format_action(self, action):
         if not action.help and action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
             action.help = "(default: %(default)s)"
         return super()._format_action(action)
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+_RECIPE = "(default: the recipe's)"
 
 
 def _parser():
@@ -95,18 +104,18 @@ def _parser():
                                     "= better cut to 6 epochs, the 6th at lr / 4 (about an hour on 2 cores). All: SGD "
                                     "lr 20, clip 0.25, batch 20, 35 steps. Options override the recipe.")
     lm.add_argument("--model", choices=sorted(RECIPES), default="rnnlm", help="the recipe")
-    lm.add_argument("--epochs", type=_positive_int)
-    lm.add_argument("--lr", type=_positive_float)
-    lm.add_argument("--batch-size", type=_positive_int)
-    lm.add_argument("--time-size", type=_positive_int)
-    lm.add_argument("--wordvec", type=_positive_int)
-    lm.add_argument("--hidden", type=_positive_int)
-    lm.add_argument("--dropout", type=_ratio, help="dropout ratio (better recipes only)")
-    lm.add_argument("--max-grad", type=_positive_float)
-    lm.add_argument("--seed", type=int)
+    lm.add_argument("--epochs", type=_positive_int, help=_RECIPE)
+    lm.add_argument("--lr", type=_positive_float, help=_RECIPE)
+    lm.add_argument("--batch-size", type=_positive_int, help=_RECIPE)
+    lm.add_argument("--time-size", type=_positive_int, help=_RECIPE)
+    lm.add_argument("--wordvec", type=_positive_int, help=_RECIPE)
+    lm.add_argument("--hidden", type=_positive_int, help=_RECIPE)
+    lm.add_argument("--dropout", type=_ratio, help="dropout ratio (better recipes only) " + _RECIPE)
+    lm.add_argument("--max-grad", type=_positive_float, help=_RECIPE)
+    lm.add_argument("--seed", type=int, help=_RECIPE)
     lm.add_argument("--anneal-epochs", type=_positive_int, nargs="+", metavar="EPOCH",
                     help="epochs (counted from 1) that start with lr / 4, besides the validation rule")
-    lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs)")
+    lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs; default: all)")
     _threads_arg(lm, "BLAS threads (the elementwise kernels run on one thread meanwhile)")
     _run_args(lm, "runs/<model>")
 
@@ -117,8 +126,8 @@ def _parser():
     gen.add_argument("--start", default="you", help="first word (must be in the PTB vocabulary)")
     gen.add_argument("--length", type=_positive_int, default=100, help="number of words, the start word included")
     gen.add_argument("--temperature", type=_positive_float, default=1.0)
-    gen.add_argument("--top-k", type=_positive_int)
-    gen.add_argument("--seed", type=int)
+    gen.add_argument("--top-k", type=_positive_int, help="sample from the k likeliest words only (default: all)")
+    gen.add_argument("--seed", type=int, help="(default: a fresh random seed)")
 
     s2s = sub.add_parser("train-seq2seq", help="the book's seq2seq models on its toy sets (addition, date)",
                          description="Defaults follow the book: wordvec 16, batch 128, Adam, clip 5; hidden 128 and "
@@ -130,12 +139,12 @@ def _parser():
                                                           "--resume)")
     s2s.add_argument("--batch-size", type=_positive_int, default=128)
     s2s.add_argument("--wordvec", type=_positive_int, default=16)
-    s2s.add_argument("--hidden", type=_positive_int)
+    s2s.add_argument("--hidden", type=_positive_int, help="(default 128 for addition, 256 for date)")
     s2s.add_argument("--lr", type=_positive_float, default=0.001)
     s2s.add_argument("--max-grad", type=_positive_float, default=5.0)
     s2s.add_argument("--seed", type=int, default=1984)
     _threads_arg(s2s, "BLAS threads (the elementwise kernels run on one thread meanwhile)")
-    s2s.add_argument("--train-examples", type=_positive_int, help="train on the first N questions only")
+    s2s.add_argument("--train-examples", type=_positive_int, help="train on the first N questions only (default: all)")
     _run_args(s2s, "runs/seq2seq-<data>-<model>")
 
     w2v = sub.add_parser("train-word2vec", help="word2vec (CBOW or skip-gram, negative sampling), Hogwild")
@@ -211,6 +220,7 @@ def train_lm(args):
 
     from fastseq import lm
     from fastseq.datasets import ptb
+    from fastseq.runs import read_log
 
     keys = ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden", "dropout", "max_grad", "seed",
             "train_tokens", "anneal_epochs")
@@ -231,7 +241,9 @@ def train_lm(args):
     start = time.time()
     ppl = lm.train(recipe, folder, data, len(word_to_id), resume=bool(args.resume), force=args.force,
                    threads=args.threads)
-    print(f"training and evaluation time: {time.time() - start:.1f} s; run saved in {folder}")
+    total = read_log(folder)[-1].get("train_seconds")
+    whole = "" if total is None else f"training time {total:.1f} s over the whole run; "
+    print(f"{whole}this session {time.time() - start:.1f} s with evaluation; run saved in {folder}")
     print(f"test perplexity: {ppl:.2f}")
     return ppl
 

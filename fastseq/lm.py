@@ -94,6 +94,9 @@ class _Progress:
     best_val: float = float("inf")
     ppl_list: list = dataclasses.field(default_factory=list)
     val_list: list = dataclasses.field(default_factory=list)
+    epoch_seconds: float = 0.0  # training seconds of the current epoch's completed iterations
+    train_seconds: float = 0.0  # training seconds of the completed epochs, over every session
+    test_ppl: float = None    # set once the run has finished and been evaluated
 
 
 def _recurrent_states(model):
@@ -110,16 +113,36 @@ def _save_checkpoint(run, model, optimizer, progress):
     run.save_training(model, optimizer, {"progress": dataclasses.asdict(progress)}, _recurrent_states(model))
 
 
+def _set_recurrent_states(model, states):
+    """The inverse of ``_recurrent_states``."""
+    for k, layer in enumerate(model.recurrent_layers):
+        h, c = states.get(f"state.{k}.h"), states.get(f"state.{k}.c")
+        if h is None:
+            layer.reset_state()
+        else:
+            layer.set_state(h, c)
+
+
 def _load_checkpoint(run, model, optimizer):
     def restore(meta, data):
-        for k, layer in enumerate(model.recurrent_layers):
-            h, c = data.get(f"state.{k}.h"), data.get(f"state.{k}.c")
-            if h is None:
-                layer.reset_state()
-            else:
-                layer.set_state(h, c)
+        _set_recurrent_states(model, data)
         return _Progress(**meta["progress"])
     return run.load_training(model, optimizer, restore)
+
+
+def _test(run, model, optimizer, progress, test_ids):
+    """Test perplexity of the best weights, logged and kept in the checkpoint; the model's
+    trained weights and carried state are put back before the checkpoint is written, so a
+    later ``--resume`` with more epochs continues from them."""
+    trained = [p.copy() for p in model.params]
+    states = {k: v.copy() for k, v in _recurrent_states(model).items()}
+    model.load_params(run.file("best.npz"))
+    model.reset_state()
+    progress.test_ppl = eval_perplexity(model, test_ids)
+    model.set_params(trained)
+    _set_recurrent_states(model, states)
+    run.log({"test_ppl": progress.test_ppl, "train_seconds": round(progress.train_seconds, 2)})
+    _save_checkpoint(run, model, optimizer, progress)
 
 
 def _plot(run, progress, eval_interval):
@@ -189,10 +212,12 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
     try:
         with StopFlag() as stop:
             while progress.epoch < recipe.epochs:
-                start, tokens = time.time(), 0
+                progress.test_ppl = None
+                start, tokens = time.time() - progress.epoch_seconds, progress.iteration * per_iter
                 total_loss, loss_count, epoch_loss, epoch_count = 0.0, 0, 0.0, 0
                 while progress.iteration < max_iters:
                     if stop.requested or (stop_after is not None and done >= stop_after):
+                        progress.epoch_seconds = time.time() - start
                         _save_checkpoint(run, model, optimizer, progress)
                         if stop_after is not None:
                             return None
@@ -227,6 +252,8 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
                           "rss_mib": rss_mib()}
                 progress.epoch += 1
                 progress.iteration = 0
+                progress.epoch_seconds = 0.0
+                progress.train_seconds += seconds
                 if recipe.restart_each_epoch:
                     progress.time_idx = 0
                 if recipe.validate:
@@ -239,14 +266,15 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
                 _save_checkpoint(run, model, optimizer, progress)
     finally:
         bar.close()
+    if progress.test_ppl is not None:
+        tqdm.write(f"the run in {run.path} had already finished its {recipe.epochs} epochs; its test perplexity "
+                   "was not computed again (a larger --epochs trains further)")
+        return progress.test_ppl
     if not recipe.validate:
         run.save_arrays("best.npz", model.param_arrays())
-    model.load_params(run.file("best.npz"))
-    model.reset_state()
-    test_ppl = eval_perplexity(model, test_ids)
-    run.log({"test_ppl": test_ppl})
+    _test(run, model, optimizer, progress, test_ids)
     _plot(run, progress, recipe.eval_interval)
-    return test_ppl
+    return progress.test_ppl
 
 
 def _validate(model, valid_ids, run, progress, optimizer):

@@ -36,7 +36,8 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "rss_mib", "save_curve", "savez"]
+__all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "read_log", "rss_mib", "save_curve",
+           "savez"]
 
 # Every name a run may write, for every command: --force deletes these and nothing else.
 RUN_FILES = ("config.json", "log.jsonl", "checkpoint.npz", "best.npz", "vectors.npz", "vectors.txt",
@@ -359,6 +360,16 @@ class RunFolder:
             np.random.set_state((name, arrays["rng.keys"], pos, has_gauss, cached))
             return restore(meta, arrays) if restore is not None else meta
         return self.load_checkpoint(apply)
+
+
+def read_log(folder):
+    """The records of ``folder/log.jsonl`` (a list of dicts, oldest first)."""
+    path = os.path.join(folder, "log.jsonl")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path} is unreadable ({exc})") from None
 
 
 def save_curve(path, series, xlabel, ylabel, log_scale=False, ylim=None):

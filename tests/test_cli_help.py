@@ -17,9 +17,10 @@ def test_version():
 
 
 @pytest.mark.parametrize("command,shown", [
-    ("count", ["--window WINDOW    (default: 2)", "run folder (default runs/count)"]),
+    ("count", ["--window WINDOW    (default: 2)", "run folder (default: runs/count)"]),
     ("train-word2vec", ["(default: cbow)", "(default: 10)"]),
-    ("train-lm", ["(default: rnnlm)"]),
+    ("train-lm", ["(default: rnnlm)", "--epochs EPOCHS (default: the recipe's)"]),
+    ("generate", ["(default: you)", "(default: all)"]),
     ("train-seq2seq", ["(default: 128)", "(default: 1984)"]),
 ])
 def test_help_shows_defaults(command, shown):
@@ -28,3 +29,4 @@ def test_help_shows_defaults(command, shown):
     text = " ".join(done.stdout.split())
     for part in shown:
         assert " ".join(part.split()) in text
+    assert "(default: None)" not in text

@@ -59,12 +59,26 @@ def test_ptb_downloads_into_cache_with_hash_check(monkeypatch, tmp_path):
     cached = tmp_path / "cache" / "fastseq" / "ptb"
     assert (cached / "ptb.test.txt").exists() and list(cached.glob("ptb.test.*.npy"))
     assert not list(cached.glob("*.part"))
-    # a tampered mirror is refused and leaves nothing behind
+    # the checked parsed copy serves without the text
     (cached / "ptb.test.txt").unlink()
+    again, _, _ = ptb.load_data("test")
+    np.testing.assert_array_equal(again, corpus)
+    # a parsed copy whose bytes changed is not used; a tampered mirror is refused, and nothing is left behind
+    npy = next(cached.glob("ptb.test.*.npy"))
+    data = bytearray(npy.read_bytes())
+    data[-1] ^= 1
+    npy.write_bytes(bytes(data))
     (mirror / "ptb.test.txt").write_text("tampered")
     with pytest.raises(_files.DataNotFoundError, match="SHA-256"):
         ptb.load_data("test")
     assert not (cached / "ptb.test.txt").exists() and not list(cached.glob("*.part"))
+
+
+def test_ptb_from_fastseq_data_writes_no_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    corpus, w2i, _ = ptb.load_data("valid")
+    assert len(corpus) == 73760 and len(w2i) == 10000
+    assert not (tmp_path / "cache").exists()
 
 
 def test_ptb_bad_split_name():

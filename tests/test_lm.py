@@ -14,6 +14,7 @@ from fastseq.reference import models as ref_models
 from fastseq.reference.optimizers import SGD as RefSGD
 from fastseq.reference.util import clip_grads as ref_clip
 from fastseq.reference.util import remove_duplicate as ref_remove_duplicate
+from fastseq.runs import read_log
 from fastseq.util import clip_grads, remove_duplicate
 
 
@@ -98,13 +99,30 @@ def test_interrupted_run_resumes_exactly(tmp_path, ptb_small):
     data, V = ptb_small
     ppl_straight = lm.train(TINY, tmp_path / "a", data, V, progress_bar=False)
     assert lm.train(TINY, tmp_path / "b", data, V, stop_after=250, progress_bar=False) is None   # mid-epoch 2
+    with np.load(tmp_path / "b" / "checkpoint.npz") as z:
+        interrupted_epoch_seconds = json.loads(str(z["meta"]))["progress"]["epoch_seconds"]
+    assert interrupted_epoch_seconds > 0
     ppl_resumed = lm.train(TINY, tmp_path / "b", data, V, resume=True, progress_bar=False)
     assert ppl_resumed == ppl_straight
+    timing = ("epoch_seconds", "train_seconds")
     with np.load(tmp_path / "a" / "checkpoint.npz") as a, np.load(tmp_path / "b" / "checkpoint.npz") as b:
         for key in a.files:
-            np.testing.assert_array_equal(a[key], b[key])
-    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+            if key == "meta":
+                meta_a, meta_b = json.loads(str(a[key])), json.loads(str(b[key]))
+                for meta in (meta_a, meta_b):
+                    for name in timing:
+                        meta["progress"].pop(name)
+                assert meta_a == meta_b
+            else:
+                np.testing.assert_array_equal(a[key], b[key])
+    log = read_log(tmp_path / "b")
     assert [r.get("epoch") for r in log[:2]] == [1, 2] and "val_ppl" in log[0] and "test_ppl" in log[-1]
+    # the whole run's training time, the interrupted session's part of epoch 2 included
+    assert log[-1]["train_seconds"] == pytest.approx(sum(r["seconds"] for r in log if "epoch" in r), abs=0.02)
+    assert log[1]["seconds"] >= interrupted_epoch_seconds
+    # a finished run resumed: the saved test perplexity, nothing evaluated or logged again
+    assert lm.train(TINY, tmp_path / "b", data, V, resume=True, progress_bar=False) == ppl_resumed
+    assert read_log(tmp_path / "b") == log
 
 
 def test_lr_is_divided_when_validation_gets_worse(tmp_path, ptb_small):

@@ -3,7 +3,8 @@
 ``find_file(folder, name, sha256, url)`` returns the path of a file whose SHA-256 matches,
 looking in ``$FASTSEQ_DATA/<folder>``, then ``<cache>/<folder>``, then downloading ``url`` into
 the cache through a temporary file that is renamed into place only after its hash checks out.
-A file whose hash does not match is never returned.
+A file whose hash does not match is never returned. ``locate`` does the looking without the
+download.
 """
 import hashlib
 import os
@@ -66,8 +67,9 @@ def _download(url, dest, sha256):
     atomic_write(dest, write)
 
 
-def find_file(folder, name, sha256, url=None):
-    """Path of a verified copy of ``folder/name`` (see the module docstring)."""
+def locate(folder, name, sha256):
+    """``(path, tried)``: the first copy of ``folder/name`` in ``candidate_dirs(folder)`` whose
+    SHA-256 matches (``path`` None when there is none), and a line per place that did not."""
     tried = []
     for d in candidate_dirs(folder):
         path = d / name
@@ -76,8 +78,16 @@ def find_file(folder, name, sha256, url=None):
             continue
         got = sha256_of(path)
         if got == sha256:
-            return path
+            return path, tried
         tried.append(f"{path}: SHA-256 {got[:12]}… does not match {sha256[:12]}… (corrupt or truncated)")
+    return None, tried
+
+
+def find_file(folder, name, sha256, url=None):
+    """Path of a verified copy of ``folder/name`` (see the module docstring)."""
+    path, tried = locate(folder, name, sha256)
+    if path is not None:
+        return path
     if url is not None:
         dest = cache_dir() / folder / name
         try:

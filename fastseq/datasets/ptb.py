@@ -2,14 +2,25 @@
 
 ``load_data(data_type)`` → ``(corpus, word_to_id, id_to_word)``: every newline becomes
 ``<eos>``, the vocabulary comes from the train split with ids in order of first appearance
-(10,000 words), corpus is int32. Parsed corpora are cached as ``.npy`` in the user cache,
-keyed by the SHA-256 of the text they came from.
+(10,000 words), corpus is int32.
+
+Where the files come from, in order:
+
+1. Texts found outside the user cache (``$FASTSEQ_DATA/ptb/``, or the book tree's ``dataset/``
+   under the drop-in) are parsed in memory (about 0.3 s), and nothing is written.
+2. Otherwise the user cache (``~/.cache/fastseq/ptb/``) is used: a parsed copy there (the
+   vocabulary as JSON, each split as ``.npy``, each beside a ``.sha256`` of its bytes) is loaded
+   when its checksum holds, with or without the text beside it.
+3. Otherwise the texts are found in the cache or downloaded into it (SHA-256 checked), parsed,
+   and the parsed copies are written there for the next run.
 """
+import hashlib
+import io
 import json
 
 import numpy as np
 
-from fastseq.datasets._files import cache_dir, find_file
+from fastseq.datasets._files import cache_dir, find_file, locate
 from fastseq.runs import atomic_write
 
 URL = "https://raw.githubusercontent.com/tomsercu/lstm/master/data/ptb.{}.txt"
@@ -33,52 +44,81 @@ def _words(path):
         return f.read().replace("\n", "<eos>").strip().split()
 
 
-def _atomic_save(path, write):
+def _parse(train_path, split_path):
+    """``(vocabulary list, corpus int32)`` from the train text and the split's text."""
+    train_words = _words(train_path)
+    vocab = list(dict.fromkeys(train_words))
+    words = train_words if split_path == train_path else _words(split_path)
+    word_to_id = {w: i for i, w in enumerate(vocab)}
+    return vocab, np.array([word_to_id[w] for w in words], dtype=np.int32)
+
+
+def _parsed_paths(split):
+    """The user cache's parsed vocabulary and corpus of ``split``, keyed by the texts' hashes."""
+    folder = cache_dir() / "ptb"
+    return (folder / f"vocab.{SHA256['train'][:16]}.json",
+            folder / f"ptb.{split}.{SHA256['train'][:8]}{SHA256[split][:8]}.npy")
+
+
+def _save_checked(path, data):
+    """Write ``data`` (bytes) to ``path`` and its SHA-256 to ``path.sha256``, both atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, write)
+    atomic_write(path, lambda f: f.write(data))
+    digest = hashlib.sha256(data).hexdigest()
+    atomic_write(path.with_name(path.name + ".sha256"), lambda f: f.write(digest.encode("ascii")))
 
 
-def _vocab():
-    train_path = find_file("ptb", "ptb.train.txt", SHA256["train"], URL.format("train"))
-    cached = cache_dir() / "ptb" / f"vocab.{SHA256['train'][:16]}.json"
-    words = None
-    if cached.exists():
-        try:
-            with open(cached, encoding="utf-8") as f:
-                words = json.load(f)
-        except (OSError, ValueError):
-            words = None
-    if not isinstance(words, list) or len(words) != VOCAB_SIZE:
-        words = list(dict.fromkeys(_words(train_path)))
+def _read_checked(path):
+    """``path``'s bytes when ``path.sha256`` holds their SHA-256, else None."""
+    try:
+        data = path.read_bytes()
+        expected = path.with_name(path.name + ".sha256").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return data if hashlib.sha256(data).hexdigest() == expected else None
 
-        _atomic_save(cached, lambda f: f.write(json.dumps(words).encode("utf-8")))
-    word_to_id = {w: i for i, w in enumerate(words)}
-    id_to_word = dict(enumerate(words))
-    return word_to_id, id_to_word
+
+def _load_parsed(split):
+    """``(vocabulary list, corpus)`` from the user cache's checked parsed copies, or None."""
+    vocab_path, corpus_path = _parsed_paths(split)
+    vocab_bytes, corpus_bytes = _read_checked(vocab_path), _read_checked(corpus_path)
+    if vocab_bytes is None or corpus_bytes is None:
+        return None
+    try:
+        vocab = json.loads(vocab_bytes.decode("utf-8"))
+        corpus = np.load(io.BytesIO(corpus_bytes), allow_pickle=False)
+    except ValueError:
+        return None
+    if (not isinstance(vocab, list) or len(vocab) != VOCAB_SIZE or corpus.dtype != np.int32 or corpus.ndim != 1
+            or (corpus.size and (corpus.min() < 0 or corpus.max() >= VOCAB_SIZE))):
+        return None
+    return vocab, corpus
+
+
+def _save_parsed(split, vocab, corpus):
+    vocab_path, corpus_path = _parsed_paths(split)
+    buffer = io.BytesIO()
+    np.save(buffer, corpus)
+    _save_checked(vocab_path, json.dumps(vocab).encode("utf-8"))
+    _save_checked(corpus_path, buffer.getvalue())
+
+
+def _load(split):
+    names = dict.fromkeys(["train", split])
+    found = {s: locate("ptb", f"ptb.{s}.txt", SHA256[s])[0] for s in names}
+    cache = cache_dir() / "ptb"
+    if all(p is not None and p.parent != cache for p in found.values()):
+        return _parse(found["train"], found[split])
+    parsed = _load_parsed(split)
+    if parsed is not None:
+        return parsed
+    paths = {s: found[s] or find_file("ptb", f"ptb.{s}.txt", SHA256[s], URL.format(s)) for s in names}
+    vocab, corpus = _parse(paths["train"], paths[split])
+    _save_parsed(split, vocab, corpus)
+    return vocab, corpus
 
 
 def load_data(data_type="train"):
     """``(corpus int32 (n,), word_to_id, id_to_word)`` for 'train', 'val'/'valid' or 'test'."""
-    split = _split_name(data_type)
-    path = find_file("ptb", f"ptb.{split}.txt", SHA256[split], URL.format(split))
-    word_to_id, id_to_word = _vocab()
-    cached = cache_dir() / "ptb" / f"ptb.{split}.{SHA256['train'][:8]}{SHA256[split][:8]}.npy"
-    corpus = _load_cached_corpus(cached, len(word_to_id))
-    if corpus is None:
-        corpus = np.array([word_to_id[w] for w in _words(path)], dtype=np.int32)
-
-        _atomic_save(cached, lambda f: np.save(f, corpus))
-    return corpus, word_to_id, id_to_word
-
-
-def _load_cached_corpus(path, vocab_size):
-    """The cached corpus, or None when it is missing or unreadable or holds foreign ids."""
-    if not path.exists():
-        return None
-    try:
-        corpus = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
-        return None
-    if corpus.dtype != np.int32 or corpus.ndim != 1 or (corpus.size and (corpus.min() < 0 or corpus.max() >= vocab_size)):
-        return None
-    return corpus
+    vocab, corpus = _load(_split_name(data_type))
+    return corpus, {w: i for i, w in enumerate(vocab)}, dict(enumerate(vocab))
