@@ -17,7 +17,6 @@ diverged run), 2 a usage error from the parser, 130 interrupted by Ctrl-C (what 
 is named in the message).
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -174,6 +173,10 @@ def _parser():
     cnt.add_argument("--seed", type=int, default=0)
     _threads_arg(cnt, "kernel and BLAS threads (the stages run one after the other)")
     _run_args(cnt, "runs/count", resumable=False)
+
+    sub.add_parser("warm-up", help="compile every command's kernels into numba's cache (once, after installing)",
+                   description="Runs each command on a few hundred synthetic tokens in a temporary folder, so "
+                               "that later runs start without compiling. Needs no data.")
     return parser
 
 
@@ -296,13 +299,9 @@ def _evaluate(kv, folder):
               f"{ana['accuracy']:.4f} ({ana['correct']}/{ana['total']} questions in the vocabulary)")
 
 
-def _log(folder):
-    with open(os.path.join(folder, "log.jsonl"), encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
-
-
 def train_word2vec(args):
     """Train word2vec on a corpus into a run folder, evaluate the vectors; returns the KeyedVectors."""
+    from fastseq.runs import read_log
     from fastseq.word2vec import train_run
 
     if args.sample < 0:
@@ -311,7 +310,7 @@ def train_word2vec(args):
     names = {k: k for k in ("corpus", "model", "dim", "window", "negative", "epochs", "lr", "sample", "seed")}
     options = _options(args, args.given, names, "train-word2vec")
     kv = train_run(folder, **options, resume=bool(args.resume), force=args.force, threads=args.threads)
-    for e in _log(folder):
+    for e in read_log(folder):
         print(f"epoch {e['epoch']}: {e['words']:,} words (after subsampling) in {e['seconds']:.2f} s, "
               f"{e['words_per_s']:,.0f} words/s, loss {e['loss']:.4f}")
     _evaluate(kv, folder)
@@ -336,6 +335,7 @@ def train_seq2seq(args):
 def count(args):
     """Corpus → vectors, into a run folder; returns the KeyedVectors."""
     from fastseq.count import count_run
+    from fastseq.runs import read_log
 
     if not 0 < args.alpha <= 1:
         raise ValueError(f"--alpha must be in (0, 1], got {args.alpha}")
@@ -344,7 +344,7 @@ def count(args):
     folder = _folder(args, os.path.join("runs", "count"))
     kv = count_run(folder, args.corpus, window=args.window, dim=args.dim, alpha=args.alpha, shift=args.shift,
                    harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads)
-    st = {r["stage"]: r for r in _log(folder)}
+    st = {r["stage"]: r for r in read_log(folder)}
     print(f"{st['load']['tokens']:,} tokens, {st['load']['words']:,} words: load {st['load']['seconds']:.2f} s, "
           f"co-occurrence {st['co-occurrence']['seconds']:.2f} s ({st['co-occurrence']['pairs']:,} pairs), "
           f"PPMI {st['ppmi']['seconds']:.2f} s ({st['ppmi']['positive']:,} positive), SVD {st['svd']['seconds']:.2f} s")
@@ -352,8 +352,16 @@ def count(args):
     return kv
 
 
+def warm_up(args):
+    """Compile every command's kernels; prints the seconds per command."""
+    from fastseq.warmup import warm_up as compile_all
+
+    total = compile_all(report=lambda line: print(line, flush=True))
+    print(f"warm-up done in {total:.1f} s: numba's cache now holds every command's kernels")
+
+
 COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "train-seq2seq": train_seq2seq,
-            "train-word2vec": train_word2vec, "count": count}
+            "train-word2vec": train_word2vec, "count": count, "warm-up": warm_up}
 
 
 def main(argv=None):

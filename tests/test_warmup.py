@@ -1,0 +1,25 @@
+"""``fastseq warm-up`` fills an empty numba cache with every kernel the commands use: a command
+run after it loads its kernels from the cache and compiles none."""
+import os
+import subprocess
+import sys
+
+
+def _fastseq(*args, env, timeout=600):
+    return subprocess.run([sys.executable, "-m", "fastseq.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_warm_up_leaves_nothing_to_compile(tmp_path):
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    done = _fastseq("warm-up", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "warm-up done" in done.stdout and "train-lm" in done.stdout and "count" in done.stdout
+    env["NUMBA_DEBUG_CACHE"] = "1"
+    for command in (["train-lm", "--epochs", "1", "--train-tokens", "2000"], ["count"]):
+        run = _fastseq(*command, "--out", str(tmp_path / command[0]), env=env)
+        assert run.returncode == 0, run.stderr[-2000:]
+        log = run.stdout + run.stderr
+        assert "[cache] data loaded" in log
+        compiled = sorted({line.split("/")[-1] for line in log.splitlines() if "[cache] data saved" in line})
+        assert not compiled, f"{command[0]} compiled kernels the warm-up missed: {compiled}"
