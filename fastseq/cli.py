@@ -246,7 +246,8 @@ def train_lm(args):
                    threads=args.threads)
     total = read_log(folder)[-1].get("train_seconds")
     whole = "" if total is None else f"training time {total:.1f} s over the whole run; "
-    print(f"{whole}this session {time.time() - start:.1f} s with evaluation; run saved in {folder}")
+    print(f"{whole}this session {time.time() - start:.1f} s with evaluation")
+    _announce(folder)
     print(f"test perplexity: {ppl:.2f}")
     return ppl
 
@@ -282,12 +283,18 @@ def generate(args):
     return text
 
 
-def _evaluate(kv, folder):
-    """Say where the vectors are and print their WordSim-353 and analogy scores when the
-    evaluation sets are found."""
+def _announce(folder):
+    """Print the run folder and every file the run wrote there."""
+    from fastseq.runs import RUN_FILES
+
+    names = [name for name in RUN_FILES if os.path.isfile(os.path.join(folder, name))]
+    print(f"run folder {folder}: {', '.join(names)}")
+
+
+def _evaluate(kv):
+    """Print the vectors' WordSim-353 and analogy scores when the evaluation sets are found."""
     from fastseq.datasets._files import DataNotFoundError
 
-    print(f"vectors saved to {os.path.join(folder, 'vectors.npz')} and vectors.txt")
     try:
         sim, ana = kv.evaluate_similarity(), kv.evaluate_analogies()
     except DataNotFoundError:
@@ -313,7 +320,8 @@ def train_word2vec(args):
     for e in read_log(folder):
         print(f"epoch {e['epoch']}: {e['words']:,} words (after subsampling) in {e['seconds']:.2f} s, "
               f"{e['words_per_s']:,.0f} words/s, loss {e['loss']:.4f}")
-    _evaluate(kv, folder)
+    _announce(folder)
+    _evaluate(kv)
     return kv
 
 
@@ -329,7 +337,9 @@ def train_seq2seq(args):
     date = o["data"] == "date"
     o["epochs"] = o["epochs"] or (10 if date else 25)
     o["hidden"] = o["hidden"] or (256 if date else 128)
-    return train(**o, out=folder, resume=bool(args.resume), force=args.force, threads=args.threads)
+    records = train(**o, out=folder, resume=bool(args.resume), force=args.force, threads=args.threads)
+    _announce(folder)
+    return records
 
 
 def count(args):
@@ -348,7 +358,8 @@ def count(args):
     print(f"{st['load']['tokens']:,} tokens, {st['load']['words']:,} words: load {st['load']['seconds']:.2f} s, "
           f"co-occurrence {st['co-occurrence']['seconds']:.2f} s ({st['co-occurrence']['pairs']:,} pairs), "
           f"PPMI {st['ppmi']['seconds']:.2f} s ({st['ppmi']['positive']:,} positive), SVD {st['svd']['seconds']:.2f} s")
-    _evaluate(kv, folder)
+    _announce(folder)
+    _evaluate(kv)
     return kv
 
 

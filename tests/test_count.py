@@ -145,7 +145,7 @@ def test_count_cli_on_a_text_file(tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["count", "--corpus", str(text), "--dim", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "280 tokens, 8 words" in printed and "vectors saved" in printed
+    assert "280 tokens, 8 words" in printed and "vectors.npz, vectors.txt" in printed
     from fastseq.vectors import KeyedVectors
     kv = KeyedVectors.load_word2vec_format(out / "vectors.txt")
     assert len(kv) == 8 and kv.vectors.shape == (8, 3)

@@ -103,7 +103,7 @@ def test_cli_trains_and_saves(tmp_path, capsys):
     assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "2", "--dim", "8",
                      "--model", "skipgram", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "epoch 2:" in printed and "words/s" in printed and "vectors saved" in printed
+    assert "epoch 2:" in printed and "words/s" in printed and "vectors.npz, vectors.txt" in printed
     from fastseq.vectors import KeyedVectors
     text_format = KeyedVectors.load_word2vec_format(out / "vectors.txt")
     npz = KeyedVectors.load(out / "vectors.npz")
