@@ -1,0 +1,315 @@
+"""A streaming corpus reader: text files of any size to int32 word ids and a vocabulary.
+
+``read_corpus(paths, ...)`` reads one file, several, or folders (every file under them, in
+sorted path order), plain or compressed (``.gz``, ``.bz2``, ``.xz``), in chunks of
+``chunk_bytes``, never whole. The hot path is ``fastseq.kernels.tokenize``: raw bytes are split
+into words and counted in a hash table by a numba kernel, and each chunk's word ids go to a
+temporary file on disk. Memory is the vocabulary plus one chunk; the ids are never Python
+objects.
+
+Tokenising (``tokenize``):
+
+* ``"book"`` (default): the book's ``preprocess`` rules, as ``fastseq.util.tokenize``: text
+  lower-cased (Python's ``str.lower``), ``.`` split off as the start of a new word, words split
+  on white space (what ``str.split()`` splits on);
+* ``"whitespace"``: words as they are, split on white space only.
+
+``line_ends="eos"`` adds the word ``<eos>`` at every line end (the PTB convention; PTB read
+with ``tokenize="whitespace", line_ends="eos"`` gets the book's ids), ``"ignore"`` (default)
+treats line ends as white space.
+
+Vocabulary: words counted over the whole input. ``min_count`` drops rarer words and
+``max_vocab_size`` keeps only the most frequent (ties: the earlier first appearance wins),
+``<unk>`` included. Kept words are numbered in order of first appearance, as the book numbers
+them. When a word is dropped, every occurrence becomes ``<unk>``: the corpus's own ``<unk>``
+when it has one (always kept), else a new last id.
+
+Cached: the result is written once under ``cache_dir`` (default ``~/.cache/fastseq/corpus``)
+as ``ids.npy`` (int32, loaded memory-mapped), ``vocab.tsv`` (word, tab, count, in id order) and
+``meta.json``, in a folder named by a hash of the inputs (absolute path, size, modification
+time) and the options, written whole to a temporary name and renamed. A second call with the
+same inputs loads it at once; a changed input is read again.
+"""
+import bz2
+import dataclasses
+import gzip
+import hashlib
+import json
+import lzma
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from fastseq.kernels import tokenize as kernels
+
+__all__ = ["Corpus", "read_corpus"]
+
+FORMAT = 1
+TOKENIZERS = ("book", "whitespace")
+LINE_ENDS = ("ignore", "eos")
+EOS, UNK = "<eos>", "<unk>"
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+
+
+@dataclasses.dataclass
+class Corpus:
+    """``ids`` int32 (n,) (memory-mapped when cached), ``words`` list (id → word), ``counts``
+    int64 (V,) occurrences per id, ``unk`` the id that dropped words became (None: none was
+    dropped), ``files`` the input files read, ``cache`` the folder holding it (or None)."""
+    ids: np.ndarray
+    words: list
+    counts: np.ndarray
+    unk: int = None
+    files: list = dataclasses.field(default_factory=list)
+    cache: Path = None
+
+    @property
+    def word_to_id(self):
+        return {w: i for i, w in enumerate(self.words)}
+
+
+def _files(paths):
+    """The input files of ``paths`` (files, or folders searched recursively), in order."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    found = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            inside = sorted(f for f in p.rglob("*") if f.is_file())
+            if not inside:
+                raise ValueError(f"read_corpus: paths: folder {p} holds no files")
+            found.extend(inside)
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise ValueError(f"read_corpus: paths: no file or folder {p}")
+    if not found:
+        raise ValueError("read_corpus: paths is empty")
+    return [f.resolve() for f in found]
+
+
+def _open(path):
+    return _OPENERS.get(path.suffix, open)(path, "rb")
+
+
+def _chunks(files, chunk_bytes, bar):
+    """uint8 arrays that each end at an ASCII white-space byte (or the end of a file), so no
+    word or multi-byte character is split between two."""
+    for path in files:
+        carry = b""
+        with _open(path) as f:
+            while True:
+                block = f.read(chunk_bytes)
+                bar.update(len(block))
+                if not block:
+                    break
+                data = carry + block
+                cut = max(data.rfind(bytes([c])) for c in _ASCII_SPACE) + 1
+                if cut == 0:                   # one word longer than the chunk: read on
+                    carry = data
+                    continue
+                carry = data[cut:]
+                yield np.frombuffer(bytearray(data[:cut]), dtype=np.uint8)
+        if carry:
+            yield np.frombuffer(bytearray(carry), dtype=np.uint8)
+
+
+class _Table:
+    """The kernels' hash table, grown by doubling."""
+
+    def __init__(self, entries=1 << 16, arena=1 << 20):
+        self.arrays = (np.full(2 * entries, -1, np.int32), np.zeros(entries, np.uint64),
+                       np.zeros(entries, np.int64), np.zeros(entries, np.int32), np.zeros(entries, np.int64),
+                       np.zeros(arena, np.uint8), np.zeros(2, np.int64))
+
+    def grow(self, need_bytes):
+        slots, hashes, starts, lengths, counts, arena, state = self.arrays
+        used, used_bytes = int(state[0]), int(state[1])
+        if used >= np.iinfo(np.int32).max // 4:
+            raise ValueError(f"read_corpus: more than {used:,} distinct words")
+        entries = hashes.shape[0] * 2 if 2 * (used + 1) > slots.shape[0] or used >= hashes.shape[0] \
+            else hashes.shape[0]
+        arena_size = max(arena.shape[0], 2 * (used_bytes + need_bytes))
+        grown = lambda a, n: np.concatenate([a, np.zeros(n - a.shape[0], a.dtype)])   # noqa: E731
+        slots = np.full(2 * entries, -1, np.int32)
+        kernels.rehash(slots, hashes, used)
+        self.arrays = (slots, grown(hashes, entries), grown(starts, entries), grown(lengths, entries),
+                       grown(counts, entries), grown(arena, arena_size), state)
+
+    def words(self):
+        """(raw words as bytes, counts) in entry order."""
+        slots, hashes, starts, lengths, counts, arena, state = self.arrays
+        n = int(state[0])
+        raw = arena[:int(state[1])].tobytes()
+        return [raw[s:s + k] for s, k in zip(starts[:n].tolist(), lengths[:n].tolist())], counts[:n].copy()
+
+
+def _vocabulary(raw_words, raw_counts, lower, min_count, max_vocab_size):
+    """(words, counts, unk, raw entry → id int32): the rules of the module docstring."""
+    index, words, counts = {}, [], []
+    raw_to_word = np.empty(len(raw_words), np.int64)
+    for e, raw in enumerate(raw_words):
+        try:
+            word = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"read_corpus: paths: the input is not UTF-8 text (word {raw[:40]!r}: "
+                             f"{exc.reason})") from None
+        if lower and not raw.isascii():
+            word = word.lower()
+        k = index.setdefault(word, len(words))
+        if k == len(words):
+            words.append(word)
+            counts.append(0)
+        counts[k] += int(raw_counts[e])
+        raw_to_word[e] = k
+    counts = np.array(counts, np.int64)
+    unk = index.get(UNK)
+    keep = counts >= min_count
+    if unk is not None:
+        keep[unk] = False                  # the corpus's own <unk> is placed on its own, below
+    others = len(words) - (unk is not None)
+    if max_vocab_size is not None:
+        dropping = keep.sum() < others or keep.sum() + (unk is not None) > max_vocab_size
+        limit = max_vocab_size - 1 if dropping else max_vocab_size
+        if keep.sum() > limit:             # the most frequent, ties by first appearance
+            order = np.lexsort((np.arange(len(words)), -counts))
+            chosen = order[keep[order]][:limit]
+            keep = np.zeros(len(words), bool)
+            keep[chosen] = True
+    if unk is not None:
+        keep[unk] = True
+    if keep.sum() == len(words):
+        return words, counts, None, raw_to_word.astype(np.int32)
+    new_id = np.cumsum(keep) - 1
+    kept_words = [w for w, k in zip(words, keep) if k]
+    kept_counts = counts[keep]
+    if unk is not None:
+        unk = int(new_id[unk])
+    else:
+        unk = len(kept_words)
+        kept_words.append(UNK)
+        kept_counts = np.append(kept_counts, 0)
+    kept_counts[unk] += int(counts[~keep].sum())
+    word_to_new = np.where(keep, new_id, unk)
+    return kept_words, kept_counts, unk, word_to_new[raw_to_word].astype(np.int32)
+
+
+def _check(tokenize, line_ends, min_count, max_vocab_size, chunk_bytes):
+    if tokenize not in TOKENIZERS:
+        raise ValueError(f"read_corpus: tokenize must be one of {TOKENIZERS}, got {tokenize!r}")
+    if line_ends not in LINE_ENDS:
+        raise ValueError(f"read_corpus: line_ends must be one of {LINE_ENDS}, got {line_ends!r}")
+    for name, value, low in (("min_count", min_count, 1), ("max_vocab_size", max_vocab_size, 1),
+                             ("chunk_bytes", chunk_bytes, 1)):
+        if name == "max_vocab_size" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"read_corpus: {name} must be an int ≥ {low}, got {value!r}")
+
+
+def _key(files, options):
+    stats = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    text = json.dumps({"format": FORMAT, "files": stats, "options": options}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _default_cache_dir():
+    from fastseq.datasets._files import cache_dir
+    return cache_dir() / "corpus"
+
+
+def _load_cached(folder, files):
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        ids = np.load(folder / "ids.npy", mmap_mode="r", allow_pickle=False)
+        with open(folder / "vocab.tsv", encoding="utf-8") as f:
+            rows = [line.rstrip("\n").split("\t") for line in f]
+        words, counts = [r[0] for r in rows], np.array([int(r[1]) for r in rows], np.int64)
+    except (OSError, ValueError, IndexError, KeyError):
+        return None
+    if ids.dtype != np.int32 or ids.ndim != 1 or ids.shape[0] != meta.get("tokens") or len(words) != meta.get("words"):
+        return None
+    return Corpus(ids, words, counts, meta.get("unk"), files, folder)
+
+
+def _scan(files, lower, flags, chunk_bytes, raw_file, progress):
+    """Pass over the input: the hash table of raw words, and their entry ids written to
+    ``raw_file`` (int32). Returns (table, tokens)."""
+    table = _Table()
+    eos_word = np.frombuffer(EOS.encode(), np.uint8).copy()
+    total = sum(f.stat().st_size for f in files)
+    tokens = 0
+    with tqdm(total=total, unit="B", unit_scale=True, desc="reading", dynamic_ncols=True,
+              disable=None if progress is None else not progress) as bar:
+        for chunk in _chunks(files, chunk_bytes, bar):
+            if lower:
+                kernels.ascii_lower(chunk)
+            out = np.empty(chunk.shape[0], np.int32)
+            pos, n_out = 0, 0
+            while True:
+                pos, n_out = kernels.scan_words(chunk, pos, table.arrays, eos_word, flags, out, n_out)
+                if pos == chunk.shape[0]:
+                    break
+                table.grow(chunk.shape[0] - pos)
+            raw_file.write(out[:n_out].tobytes())
+            tokens += n_out
+            bar.set_postfix_str(f"{tokens:,} words")
+    return table, tokens
+
+
+def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_vocab_size=None, cache=True,
+                cache_dir=None, chunk_bytes=1 << 24, progress=None):
+    """Read ``paths`` (a file or folder, or a list of them) into a Corpus; see the module
+    docstring for the options. ``cache=False`` writes no cache and returns the ids as an
+    in-memory array. ``progress``: None shows a bar (bytes/s and words) on a terminal, False
+    never, True always. Errors name the argument (ValueError)."""
+    _check(tokenize, line_ends, min_count, max_vocab_size, chunk_bytes)
+    files = _files(paths)
+    options = {"tokenize": tokenize, "line_ends": line_ends, "min_count": int(min_count),
+               "max_vocab_size": None if max_vocab_size is None else int(max_vocab_size)}
+    root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    folder = root / _key(files, options)
+    if cache:
+        cached = _load_cached(folder, files)
+        if cached is not None:
+            return cached
+        root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".reading-", dir=root if cache else None))
+    try:
+        flags = np.array([tokenize == "book", line_ends == "eos"], np.uint8)
+        with open(work / "raw.bin", "wb") as raw_file:
+            table, tokens = _scan(files, tokenize == "book", flags, chunk_bytes, raw_file, progress)
+        if tokens == 0:
+            raise ValueError(f"read_corpus: paths: no words in {', '.join(map(str, files[:3]))}"
+                             + (" ..." if len(files) > 3 else ""))
+        words, counts, unk, raw_to_id = _vocabulary(*table.words(), tokenize == "book", min_count, max_vocab_size)
+        raw = np.memmap(work / "raw.bin", dtype=np.int32, mode="r")
+        if not cache:
+            return Corpus(raw_to_id[raw], words, counts, unk, files, None)
+        ids = np.lib.format.open_memmap(work / "ids.npy", mode="w+", dtype=np.int32, shape=(tokens,))
+        step = 1 << 24
+        for a in range(0, tokens, step):
+            ids[a:a + step] = raw_to_id[raw[a:a + step]]
+        ids.flush()
+        del ids, raw
+        (work / "raw.bin").unlink()
+        with open(work / "vocab.tsv", "w", encoding="utf-8") as f:
+            f.writelines(f"{w}\t{c}\n" for w, c in zip(words, counts.tolist()))
+        meta = {"format": FORMAT, "files": [str(p) for p in files], "options": options, "tokens": tokens,
+                "words": len(words), "unk": unk}
+        (work / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        try:
+            os.rename(work, folder)
+        except OSError:                        # another process cached the same input first
+            pass
+        loaded = _load_cached(folder, files)
+        if loaded is None:
+            raise OSError(f"read_corpus: the cache in {folder} could not be read back")
+        return loaded
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,149 @@
+"""The streaming corpus reader against its plain-Python twin, PTB's book ids, and bad input."""
+import bz2
+import gzip
+import lzma
+import os
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastseq.corpus import read_corpus
+from fastseq.datasets import ptb
+from fastseq.reference import corpus as ref
+
+# letters of both cases, '.', ASCII and Unicode white space, Hangul, and letters whose
+# lower case is not ASCII (É, İ, Σ)
+ALPHABET = list("aAbBzZ..  \n\n\t") + ["\r", "\x0b", "\x1c", "\x85", "\xa0", "\u1680", "\u2000", "\u2028",
+                                      "\u202f", "\u205f", "\u3000", "한", "국", "어", "É", "İ", "Σ", "<unk>"]
+OPTIONS = st.fixed_dictionaries({
+    "tokenize": st.sampled_from(["book", "whitespace"]),
+    "line_ends": st.sampled_from(["ignore", "eos"]),
+    "min_count": st.integers(1, 3),
+    "max_vocab_size": st.one_of(st.none(), st.integers(1, 8)),
+})
+
+
+def _same(fast, twin):
+    ids, words, counts, unk = twin
+    assert fast.words == words
+    np.testing.assert_array_equal(np.asarray(fast.ids), ids)
+    np.testing.assert_array_equal(fast.counts, counts)
+    assert fast.unk == unk
+
+
+def test_white_space_is_what_str_split_splits_on():
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    for s in spaces:
+        text = f"a{s}b"
+        got = read_corpus_text(text, tokenize="whitespace")
+        assert got.words == ["a", "b"], f"U+{ord(s):04X}"
+
+
+def read_corpus_text(text, **options):
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.txt")
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        return read_corpus(path, cache=False, progress=False, **options)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(texts=st.lists(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=60).map("".join),
+                      min_size=1, max_size=3),
+       options=OPTIONS, chunk=st.integers(1, 40))
+def test_equals_the_python_twin(tmp_path_factory, texts, options, chunk):
+    folder = tmp_path_factory.mktemp("texts")
+    paths = []
+    for k, text in enumerate(texts):
+        path = folder / f"{k}.txt"
+        path.write_bytes(text.encode("utf-8"))
+        paths.append(path)
+    try:
+        twin = ref.read_corpus(paths, **options)
+    except ValueError:
+        return
+    if len(twin[0]) == 0:
+        with pytest.raises(ValueError, match="paths: no words"):
+            read_corpus(paths, cache=False, progress=False, chunk_bytes=chunk, **options)
+        return
+    _same(read_corpus(paths, cache=False, progress=False, chunk_bytes=chunk, **options), twin)
+
+
+def test_compressed_files_and_folders(tmp_path):
+    text = "Der Hund. 한국어 문장입니다.\nThe dog runs.\n" * 50
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for name, opener in (("a.txt.gz", gzip.open), ("b.txt.bz2", bz2.open), ("sub/c.txt.xz", lzma.open)):
+        with opener(tmp_path / "in" / name, "wb") as f:
+            f.write(text.encode("utf-8"))
+    (tmp_path / "in" / "d.txt").write_text(text, encoding="utf-8")
+    fast = read_corpus(tmp_path / "in", line_ends="eos", cache=False, progress=False, chunk_bytes=64)
+    _same(fast, ref.read_corpus(tmp_path / "in", line_ends="eos"))
+    assert len(fast.files) == 4 and "한국어" in fast.words and "<eos>" in fast.words
+
+
+def test_ptb_read_as_the_book_reads_it():
+    path = os.path.join(os.environ["FASTSEQ_DATA"], "ptb", "ptb.train.txt")
+    got = read_corpus(path, tokenize="whitespace", line_ends="eos", cache=False, progress=False)
+    book, _, id_to_word = ptb.load_data("train")
+    np.testing.assert_array_equal(got.ids, book)
+    assert got.words == [id_to_word[i] for i in range(len(id_to_word))]
+
+
+def test_vocabulary_limits():
+    text = "a a a b b c d d d d <unk> e"
+    got = read_corpus_text(text, tokenize="whitespace", min_count=2)
+    assert got.words == ["a", "b", "d", "<unk>"] and got.unk == 3     # the corpus's own <unk>, kept
+    assert got.counts.tolist() == [3, 2, 4, 3]
+    got = read_corpus_text("a a a b b c d d d d", tokenize="whitespace", max_vocab_size=3)
+    assert got.words == ["a", "d", "<unk>"] and got.counts.tolist() == [3, 4, 3]   # <unk> takes a place
+    got = read_corpus_text("a a b c", tokenize="whitespace", max_vocab_size=3)
+    assert got.words == ["a", "b", "c"] and got.unk is None                  # nothing dropped
+
+
+def test_cache_reused_and_refreshed(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_text("one two two three\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = read_corpus(path, cache_dir=cache, progress=False)
+    assert isinstance(first.ids, np.memmap) and first.cache.parent == cache
+    assert sorted(p.name for p in first.cache.iterdir()) == ["ids.npy", "meta.json", "vocab.tsv"]
+    (first.cache / "ids.npy").write_bytes((first.cache / "ids.npy").read_bytes())    # same key: reused as is
+    again = read_corpus(path, cache_dir=cache, progress=False)
+    assert again.cache == first.cache and again.words == first.words
+    path.write_text("one two two three four\n", encoding="utf-8")
+    os.utime(path, ns=(1, 2))
+    changed = read_corpus(path, cache_dir=cache, progress=False)
+    assert changed.cache != first.cache and changed.words[-1] == "four"
+    assert not [p for p in cache.iterdir() if p.name.startswith(".reading-")]
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"tokenize": "spaces"}, "tokenize must be"),
+    ({"line_ends": "crlf"}, "line_ends must be"),
+    ({"min_count": 0}, "min_count must be"),
+    ({"max_vocab_size": 0}, "max_vocab_size must be"),
+    ({"chunk_bytes": True}, "chunk_bytes must be"),
+])
+def test_bad_options_are_named(tmp_path, options, message):
+    path = tmp_path / "t.txt"
+    path.write_text("a b", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        read_corpus(path, cache=False, progress=False, **options)
+
+
+def test_bad_inputs_are_named(tmp_path):
+    with pytest.raises(ValueError, match="paths: no file or folder"):
+        read_corpus(tmp_path / "missing.txt", cache=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="holds no files"):
+        read_corpus(tmp_path / "empty", cache=False)
+    (tmp_path / "latin1.txt").write_bytes("café au lait".encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        read_corpus(tmp_path / "latin1.txt", cache=False, progress=False)
+    (tmp_path / "blank.txt").write_text(" \n\t ", encoding="utf-8")
+    with pytest.raises(ValueError, match="no words"):
+        read_corpus(tmp_path / "blank.txt", cache=False, progress=False)
