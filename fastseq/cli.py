@@ -69,6 +69,20 @@ def _run_args(parser, default_out, resumable=True):
                                                             "except --epochs where noted and --threads")
 
 
+def _corpus_args(parser):
+    """--corpus and how its text files are read (``fastseq.corpus``)."""
+    parser.add_argument("--corpus", nargs="+", default=["ptb"], metavar="PATH",
+                        help="'ptb' (the PTB train split), or UTF-8 text files and folders (plain, .gz, .bz2, .xz), "
+                             "read in chunks and cached in ~/.cache/fastseq/corpus")
+    parser.add_argument("--tokenize", choices=["book", "whitespace"], default="book",
+                        help="book: lower-cased, '.' split off, split on white space; whitespace: words as they are")
+    parser.add_argument("--line-ends", choices=["ignore", "eos"], default="ignore",
+                        help="eos: a word <eos> at every line end (the PTB convention)")
+    parser.add_argument("--min-count", type=_positive_int, default=1, help="drop words seen fewer times (to <unk>)")
+    parser.add_argument("--max-vocab", type=_positive_int, dest="max_vocab_size",
+                        help="keep only the most frequent words, <unk> included (default: all)")
+
+
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
     """Shows every option's default, also for options without a help text. An option whose
     default is None says in its own help text what applies when it is not given."""
@@ -147,9 +161,7 @@ def _parser():
     _run_args(s2s, "runs/seq2seq-<data>-<model>")
 
     w2v = sub.add_parser("train-word2vec", help="word2vec (CBOW or skip-gram, negative sampling), Hogwild")
-    w2v.add_argument("--corpus", default="ptb",
-                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, '.' split off, split on white "
-                          "space)")
+    _corpus_args(w2v)
     w2v.add_argument("--model", choices=["cbow", "skipgram"], default="cbow")
     w2v.add_argument("--dim", type=_positive_int, default=100)
     w2v.add_argument("--window", type=_positive_int, default=5)
@@ -162,9 +174,7 @@ def _parser():
     _run_args(w2v, "runs/word2vec")
 
     cnt = sub.add_parser("count", help="count-based word vectors: co-occurrence, PPMI, SVD")
-    cnt.add_argument("--corpus", default="ptb",
-                     help="'ptb' (PTB train split) or a UTF-8 text file (lower-cased, '.' split off, split on white "
-                          "space)")
+    _corpus_args(cnt)
     cnt.add_argument("--window", type=_positive_int, default=2)
     cnt.add_argument("--dim", type=_positive_int, default=100)
     cnt.add_argument("--alpha", type=_positive_float, default=1.0, help="context smoothing exponent (0.75: Levy et al.)")
@@ -314,8 +324,11 @@ def train_word2vec(args):
     if args.sample < 0:
         raise ValueError(f"--sample must be ≥ 0, got {args.sample}")
     folder = _folder(args, os.path.join("runs", "word2vec"))
-    names = {k: k for k in ("corpus", "model", "dim", "window", "negative", "epochs", "lr", "sample", "seed")}
+    names = {k: k for k in ("corpus", "tokenize", "line_ends", "min_count", "max_vocab_size", "model", "dim",
+                            "window", "negative", "epochs", "lr", "sample", "seed")}
     options = _options(args, args.given, names, "train-word2vec")
+    if options["corpus"] == ["ptb"]:
+        options["corpus"] = "ptb"
     kv = train_run(folder, **options, resume=bool(args.resume), force=args.force, threads=args.threads)
     for e in read_log(folder):
         print(f"epoch {e['epoch']}: {e['words']:,} words (after subsampling) in {e['seconds']:.2f} s, "
@@ -352,8 +365,10 @@ def count(args):
     if args.shift < 1:
         raise ValueError(f"--shift must be >= 1, got {args.shift}")
     folder = _folder(args, os.path.join("runs", "count"))
-    kv = count_run(folder, args.corpus, window=args.window, dim=args.dim, alpha=args.alpha, shift=args.shift,
-                   harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads)
+    corpus = "ptb" if args.corpus == ["ptb"] else args.corpus
+    reading = {k: getattr(args, k) for k in ("tokenize", "line_ends", "min_count", "max_vocab_size")}
+    kv = count_run(folder, corpus, window=args.window, dim=args.dim, alpha=args.alpha, shift=args.shift,
+                   harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads, **reading)
     st = {r["stage"]: r for r in read_log(folder)}
     print(f"{st['load']['tokens']:,} tokens, {st['load']['words']:,} words: load {st['load']['seconds']:.2f} s, "
           f"co-occurrence {st['co-occurrence']['seconds']:.2f} s ({st['co-occurrence']['pairs']:,} pairs), "

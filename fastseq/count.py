@@ -236,21 +236,22 @@ _SCHEMA = {"corpus": (str,), "tokens": (int,), "vocab_size": (int,), "window": (
 
 
 def count_run(folder, corpus="ptb", window=2, dim=100, alpha=1.0, shift=1.0, harmonic=False, seed=0, force=False,
-              threads=None):
-    """``fastseq count``: ``count_vectors`` on ``corpus`` (``"ptb"`` or a text file, see
-    ``fastseq.datasets.text``) into the run folder ``folder`` (see ``fastseq.runs``): one log
+              threads=None, **reading):
+    """``fastseq count``: ``count_vectors`` on ``corpus`` (``"ptb"``, or text files read with the
+    ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder ``folder`` (see ``fastseq.runs``): one log
     line per stage, then ``vectors.npz`` and ``vectors.txt``. ``threads`` (default: the
     available cores) runs the kernels and BLAS, one after the other. Returns the KeyedVectors."""
     from fastseq import _threads
-    from fastseq.datasets.text import load_corpus
+    from fastseq.datasets.text import READING_DEFAULTS, load_corpus
     from fastseq.runs import RunFolder, rss_mib
     from fastseq.vectors import KeyedVectors
 
     with RunFolder(folder, "count", force=force) as run:
         t0 = time.perf_counter()
-        ids, words = load_corpus(corpus)
+        reading = {**READING_DEFAULTS, **reading}
+        ids, words = load_corpus(corpus, **reading)
         _check_dim("count", dim, len(words))
-        run.write_config({"corpus": corpus, "tokens": int(ids.size), "vocab_size": len(words), "window": window,
+        run.write_config({"corpus": corpus, **reading, "tokens": int(ids.size), "vocab_size": len(words), "window": window,
                           "dim": dim, "alpha": alpha, "shift": shift, "harmonic": bool(harmonic), "seed": seed})
         run.log({"stage": "load", "seconds": round(time.perf_counter() - t0, 3), "tokens": int(ids.size),
                  "words": len(words), "rss_mib": rss_mib()})

@@ -260,9 +260,10 @@ class RunFolder:
             return {}
         return config if isinstance(config, dict) else {}
 
-    def read_config(self, schema):
+    def read_config(self, schema, defaults=None):
         """The saved config, checked against ``schema`` (name → tuple of allowed types): the
-        same keys, each of an allowed type; anything else is a RunError naming the key."""
+        same keys, each of an allowed type; anything else is a RunError naming the key.
+        ``defaults`` fills keys that runs of an earlier version did not save."""
         path = self.file("config.json")
         try:
             with open(path, encoding="utf-8") as f:
@@ -274,7 +275,7 @@ class RunFolder:
         if not isinstance(config, dict) or config.get("command") != self.command:
             found = config.get("command") if isinstance(config, dict) else None
             raise RunError(f"{path} is not a {self.command} run (its command: {found!r})")
-        config = {k: v for k, v in config.items() if k != "command"}
+        config = {**(defaults or {}), **{k: v for k, v in config.items() if k != "command"}}
         for key in sorted(set(schema) ^ set(config)):
             raise RunError(f"{path}: {'unknown' if key in config else 'missing'} key {key!r}")
         for key, types in schema.items():

@@ -156,33 +156,35 @@ def _continued(start, vocab_size, dim):
                           words_done=float(start.words_done))
 
 
-_SCHEMA = {"corpus": (str,), "tokens": (int,), "vocab_size": (int,), "model": (str,), "dim": (int,),
+_SCHEMA = {"corpus": (str, list), "tokenize": (str,), "line_ends": (str,), "min_count": (int,),
+           "max_vocab_size": (int, type(None)), "tokens": (int,), "vocab_size": (int,), "model": (str,), "dim": (int,),
            "window": (int,), "negative": (int,), "epochs": (int,), "lr": (int, float), "sample": (int, float),
            "seed": (int,)}
 
 
 def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5, epochs=10, lr=None, sample=1e-3,
-              seed=1, resume=False, force=False, threads=None, progress=None):
-    """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"`` or a text file, see
-    ``fastseq.datasets.text``) into the run folder ``folder`` (see ``fastseq.runs``): one log
+              seed=1, resume=False, force=False, threads=None, progress=None, **reading):
+    """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"``, or text files read with the
+    ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder ``folder`` (see ``fastseq.runs``): one log
     line and one checkpoint per epoch, then ``vectors.npz``, ``vectors.txt`` and ``loss.png`` (with
     matplotlib). ``resume``
     continues the saved run after its last full epoch (the options must equal the saved ones;
     ``threads`` may change). ``threads`` (default: the available cores) runs the kernels.
     Ctrl-C stops between kernel calls and raises KeyboardInterrupt; returns the KeyedVectors."""
-    from fastseq.datasets.text import load_corpus
+    from fastseq.datasets.text import READING_DEFAULTS, load_corpus
     from fastseq.runs import RunError, RunFolder, StopFlag, conflicts, rss_mib, save_curve
     from fastseq.vectors import KeyedVectors
 
     with RunFolder(folder, "train-word2vec", resume=resume, force=force) as run:
-        options = {"corpus": corpus, "model": model, "dim": dim, "window": window, "negative": negative,
+        options = {"corpus": corpus, **READING_DEFAULTS, **reading, "model": model, "dim": dim, "window": window, "negative": negative,
                    "epochs": epochs, "lr": lr if lr is not None else 0.05 if model == "cbow" else 0.025,
                    "sample": sample, "seed": seed}
         if resume:
-            saved = run.read_config(_SCHEMA)
+            saved = run.read_config(_SCHEMA, READING_DEFAULTS)
             conflicts(saved, options)
             options = {k: saved[k] for k in options}
-        ids, words = load_corpus(options["corpus"])
+        ids, words = load_corpus(options["corpus"], progress=progress,
+                                 **{k: options[k] for k in READING_DEFAULTS})
         config = {**options, "tokens": int(ids.size), "vocab_size": len(words)}
         if resume and (saved["tokens"], saved["vocab_size"]) != (config["tokens"], config["vocab_size"]):
             raise RunError(f"--resume: the corpus {corpus} changed since the run started ({config['tokens']} tokens "
@@ -199,7 +201,7 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
             run.save_checkpoint({"W_in": result.W_in, "W_out": result.W_out},
                                 {"epochs": result.epochs, "rng": result.rng_state, "words_done": result.words_done})
 
-        train_options = {k: v for k, v in options.items() if k != "corpus"}
+        train_options = {k: v for k, v in options.items() if k != "corpus" and k not in READING_DEFAULTS}
         cores = threads or _threads.available_cores()
         with _threads.policy(cores, cores), \
                 StopFlag() as stop:

@@ -147,3 +147,27 @@ def test_bad_inputs_are_named(tmp_path):
     (tmp_path / "blank.txt").write_text(" \n\t ", encoding="utf-8")
     with pytest.raises(ValueError, match="no words"):
         read_corpus(tmp_path / "blank.txt", cache=False, progress=False)
+
+
+def test_commands_take_text_corpora(tmp_path, capsys, monkeypatch):
+    from fastseq.cli import main
+    from fastseq.vectors import KeyedVectors
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lines = "나는 학교에 간다. 학교는 크다.\n그는 집에 간다. 집은 작다.\n" * 100
+    (tmp_path / "a.txt").write_text(lines, encoding="utf-8")
+    with gzip.open(tmp_path / "b.txt.gz", "wt", encoding="utf-8") as f:
+        f.write(lines)
+    paths = [str(tmp_path / "a.txt"), str(tmp_path / "b.txt.gz")]
+    assert main(["train-word2vec", "--corpus", *paths, "--epochs", "1", "--dim", "8", "--min-count", "2",
+                 "--out", str(tmp_path / "w2v")]) == 0
+    kv = KeyedVectors.load(tmp_path / "w2v" / "vectors.npz")
+    assert "학교에" in kv and "." in kv
+    assert main(["count", "--corpus", *paths, "--dim", "2", "--line-ends", "eos", "--out", str(tmp_path / "c")]) == 0
+    assert "<eos>" in KeyedVectors.load(tmp_path / "c" / "vectors.npz")
+    capsys.readouterr()
+    assert main(["count", "--min-count", "2", "--out", str(tmp_path / "p")]) == 1
+    assert "--min-count applies to text corpora" in capsys.readouterr().err
+    assert main(["count", "--corpus", str(tmp_path / "nothing.txt"), "--out", str(tmp_path / "q")]) == 1
+    assert "--corpus: no file or folder" in capsys.readouterr().err
+    assert len(list((tmp_path / "cache" / "fastseq" / "corpus").iterdir())) == 2     # one per reading

@@ -1,26 +1,28 @@
-"""Corpora for the word-vector commands: Penn Treebank's train split, or a user's text file."""
-import numpy as np
-
+"""Corpora for the word-vector commands: Penn Treebank's train split, or a user's text files."""
 from fastseq.datasets import ptb
-from fastseq.util import tokenize, word_ids
 
-__all__ = ["load_corpus"]
+__all__ = ["READING_DEFAULTS", "load_corpus"]
+
+# How text files are read (``fastseq.corpus.read_corpus``'s options); PTB ignores them.
+READING_DEFAULTS = {"tokenize": "book", "line_ends": "ignore", "min_count": 1, "max_vocab_size": None}
 
 
-def load_corpus(source):
-    """``source`` is ``"ptb"`` (PTB's train split with its 10,000-word vocabulary) or the path of
-    a UTF-8 text file, read with ``fastseq.util.tokenize`` (lower-cased, ``.`` split off, split
-    on white space). Returns (corpus int32 (n,), id_to_word list, ids in order of first
-    appearance)."""
-    if source == "ptb":
+def load_corpus(source, progress=None, **reading):
+    """``source`` is ``"ptb"`` (PTB's train split with its 10,000-word vocabulary) or text files:
+    a path, or a list of files and folders, read by ``fastseq.corpus.read_corpus`` with the
+    ``reading`` options (``READING_DEFAULTS``: the book's tokenising, line ends ignored, every
+    word kept). Returns (corpus int32 (n,), id_to_word list)."""
+    from fastseq.corpus import read_corpus
+
+    reading = {**READING_DEFAULTS, **reading}
+    if source == "ptb" or source == ["ptb"]:
+        changed = sorted(k for k, v in reading.items() if v != READING_DEFAULTS[k])
+        if changed:
+            raise ValueError(f"--{changed[0].replace('_', '-')} applies to text corpora (--corpus FILE), not ptb")
         corpus, _, id_to_word = ptb.load_data("train")
         return corpus, [id_to_word[i] for i in range(len(id_to_word))]
     try:
-        with open(source, encoding="utf-8") as f:
-            words = tokenize(f.read())
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"--corpus: {source} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if not words:
-        raise ValueError(f"--corpus: {source} holds no words")
-    corpus, _, id_to_word = word_ids(words, dtype=np.int32)
-    return corpus, [id_to_word[i] for i in range(len(id_to_word))]
+        corpus = read_corpus(source, progress=progress, **reading)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("read_corpus: paths:", "--corpus:")) from None
+    return corpus.ids, corpus.words
