@@ -120,33 +120,33 @@ def _chunks(files, chunk_bytes, bar):
 
 
 class _Table:
-    """The kernels' hash table, grown by doubling."""
+    """The kernels' hash table (``fastseq.kernels.tokenize``), grown by doubling."""
 
     def __init__(self, entries=1 << 16, arena=1 << 20):
-        self.arrays = (np.full(2 * entries, -1, np.int32), np.zeros(entries, np.uint64),
-                       np.zeros(entries, np.int64), np.zeros(entries, np.int32), np.zeros(entries, np.int64),
+        self.arrays = (np.full(4 * 2 * entries, -1, np.int64), np.zeros(entries + 1, np.int64),
                        np.zeros(arena, np.uint8), np.zeros(2, np.int64))
 
     def grow(self, need_bytes):
-        slots, hashes, starts, lengths, counts, arena, state = self.arrays
+        slots, starts, arena, state = self.arrays
         used, used_bytes = int(state[0]), int(state[1])
-        if used >= np.iinfo(np.int32).max // 4:
+        if used >= 1 << 30:
             raise ValueError(f"read_corpus: more than {used:,} distinct words")
-        entries = hashes.shape[0] * 2 if 2 * (used + 1) > slots.shape[0] or used >= hashes.shape[0] \
-            else hashes.shape[0]
-        arena_size = max(arena.shape[0], 2 * (used_bytes + need_bytes))
-        grown = lambda a, n: np.concatenate([a, np.zeros(n - a.shape[0], a.dtype)])   # noqa: E731
-        slots = np.full(2 * entries, -1, np.int32)
-        kernels.rehash(slots, hashes, used)
-        self.arrays = (slots, grown(hashes, entries), grown(starts, entries), grown(lengths, entries),
-                       grown(counts, entries), grown(arena, arena_size), state)
+        if used + 2 >= starts.shape[0] or 2 * (used + 1) > slots.shape[0] // 4:
+            new = np.full(2 * slots.shape[0], -1, np.int64)
+            kernels.rehash(slots, new)
+            slots = new
+            starts = np.concatenate([starts, np.zeros(starts.shape[0] - 1, np.int64)])
+        if used_bytes + need_bytes > arena.shape[0]:
+            arena = np.concatenate([arena, np.zeros(max(arena.shape[0], need_bytes), np.uint8)])
+        self.arrays = (slots, starts, arena, state)
 
     def words(self):
-        """(raw words as bytes, counts) in entry order."""
-        slots, hashes, starts, lengths, counts, arena, state = self.arrays
+        """The raw words as bytes, in entry order."""
+        slots, starts, arena, state = self.arrays
         n = int(state[0])
         raw = arena[:int(state[1])].tobytes()
-        return [raw[s:s + k] for s, k in zip(starts[:n].tolist(), lengths[:n].tolist())], counts[:n].copy()
+        bounds = starts[:n + 1].tolist()
+        return [raw[bounds[e]:bounds[e + 1]] for e in range(n)]
 
 
 def _vocabulary(raw_words, raw_counts, lower, min_count, max_vocab_size):
@@ -287,14 +287,18 @@ def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_voc
         if tokens == 0:
             raise ValueError(f"read_corpus: paths: no words in {', '.join(map(str, files[:3]))}"
                              + (" ..." if len(files) > 3 else ""))
-        words, counts, unk, raw_to_id = _vocabulary(*table.words(), tokenize == "book", min_count, max_vocab_size)
         raw = np.memmap(work / "raw.bin", dtype=np.int32, mode="r")
+        raw_words = table.words()
+        raw_counts = np.zeros(len(raw_words), np.int64)
+        for a in range(0, tokens, 1 << 24):
+            raw_counts += np.bincount(raw[a:a + (1 << 24)], minlength=len(raw_words))
+        words, counts, unk, raw_to_id = _vocabulary(raw_words, raw_counts, tokenize == "book", min_count,
+                                                    max_vocab_size)
         if not cache:
             return Corpus(raw_to_id[raw], words, counts, unk, files, None)
         ids = np.lib.format.open_memmap(work / "ids.npy", mode="w+", dtype=np.int32, shape=(tokens,))
-        step = 1 << 24
-        for a in range(0, tokens, step):
-            ids[a:a + step] = raw_to_id[raw[a:a + step]]
+        for a in range(0, tokens, 1 << 24):
+            ids[a:a + (1 << 24)] = raw_to_id[raw[a:a + (1 << 24)]]
         ids.flush()
         del ids, raw
         (work / "raw.bin").unlink()
