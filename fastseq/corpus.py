@@ -262,6 +262,13 @@ def _scan(files, lower, flags, chunk_bytes, raw_file, progress):
     return table, tokens
 
 
+def _blocks(path, tokens, size=1 << 22):
+    """The int32 ids of a raw file, ``size`` at a time."""
+    with open(path, "rb") as f:
+        for _ in range(0, tokens, size):
+            yield np.fromfile(f, np.int32, size)
+
+
 def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_vocab_size=None, cache=True,
                 cache_dir=None, chunk_bytes=1 << 24, progress=None):
     """Read ``paths`` (a file or folder, or a list of them) into a Corpus; see the module
@@ -287,20 +294,18 @@ def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_voc
         if tokens == 0:
             raise ValueError(f"read_corpus: paths: no words in {', '.join(map(str, files[:3]))}"
                              + (" ..." if len(files) > 3 else ""))
-        raw = np.memmap(work / "raw.bin", dtype=np.int32, mode="r")
         raw_words = table.words()
         raw_counts = np.zeros(len(raw_words), np.int64)
-        for a in range(0, tokens, 1 << 24):
-            raw_counts += np.bincount(raw[a:a + (1 << 24)], minlength=len(raw_words))
+        for block in _blocks(work / "raw.bin", tokens):
+            raw_counts += np.bincount(block, minlength=len(raw_words))
         words, counts, unk, raw_to_id = _vocabulary(raw_words, raw_counts, tokenize == "book", min_count,
                                                     max_vocab_size)
         if not cache:
-            return Corpus(raw_to_id[raw], words, counts, unk, files, None)
-        ids = np.lib.format.open_memmap(work / "ids.npy", mode="w+", dtype=np.int32, shape=(tokens,))
-        for a in range(0, tokens, 1 << 24):
-            ids[a:a + (1 << 24)] = raw_to_id[raw[a:a + (1 << 24)]]
-        ids.flush()
-        del ids, raw
+            return Corpus(raw_to_id[np.fromfile(work / "raw.bin", np.int32)], words, counts, unk, files, None)
+        with open(work / "ids.npy", "wb") as f:      # block by block: all the ids are never in memory at once
+            np.lib.format.write_array_header_1_0(f, {"descr": "<i4", "fortran_order": False, "shape": (tokens,)})
+            for block in _blocks(work / "raw.bin", tokens):
+                f.write(raw_to_id[block].tobytes())
         (work / "raw.bin").unlink()
         with open(work / "vocab.tsv", "w", encoding="utf-8") as f:
             f.writelines(f"{w}\t{c}\n" for w, c in zip(words, counts.tolist()))
