@@ -69,14 +69,14 @@ def _run_args(parser, default_out, resumable=True):
                                                             "except --epochs where noted and --threads")
 
 
-def _corpus_args(parser):
+def _corpus_args(parser, line_ends="ignore"):
     """--corpus and how its text files are read (``fastseq.corpus``)."""
     parser.add_argument("--corpus", nargs="+", default=["ptb"], metavar="PATH",
                         help="'ptb' (the PTB train split), or UTF-8 text files and folders (plain, .gz, .bz2, .xz), "
                              "read in chunks and cached in ~/.cache/fastseq/corpus")
     parser.add_argument("--tokenize", choices=["book", "whitespace"], default="book",
                         help="book: lower-cased, '.' split off, split on white space; whitespace: words as they are")
-    parser.add_argument("--line-ends", choices=["ignore", "eos"], default="ignore",
+    parser.add_argument("--line-ends", choices=["ignore", "eos"], default=line_ends,
                         help="eos: a word <eos> at every line end (the PTB convention)")
     parser.add_argument("--min-count", type=_positive_int, default=1, help="drop words seen fewer times (to <unk>)")
     parser.add_argument("--max-vocab", type=_positive_int, dest="max_vocab_size",
@@ -129,6 +129,11 @@ def _parser():
     lm.add_argument("--anneal-epochs", type=_positive_int, nargs="+", metavar="EPOCH",
                     help="epochs (counted from 1) that start with lr / 4, besides the validation rule")
     lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs; default: all)")
+    _corpus_args(lm, line_ends="eos")
+    lm.add_argument("--valid", nargs="+", metavar="PATH", help="validation text (with --test; default: held out)")
+    lm.add_argument("--test", nargs="+", metavar="PATH", help="test text (with --valid; default: held out)")
+    lm.add_argument("--held-out", type=_ratio, default=0.1,
+                    help="without --valid/--test: this share of the corpus's end, half validation, half test")
     _threads_arg(lm, "BLAS threads (the elementwise kernels run on one thread meanwhile)")
     _run_args(lm, "runs/<model>")
 
@@ -136,7 +141,7 @@ def _parser():
     _checkpoint_args(ev, sorted(RECIPES))
     gen = sub.add_parser("generate", help="sample text from a trained language model")
     _checkpoint_args(gen, sorted(RECIPES))
-    gen.add_argument("--start", default="you", help="first word (must be in the PTB vocabulary)")
+    gen.add_argument("--start", default="you", help="first word (must be in the model's vocabulary)")
     gen.add_argument("--length", type=_positive_int, default=100, help="number of words, the start word included")
     gen.add_argument("--temperature", type=_positive_float, default=1.0)
     gen.add_argument("--top-k", type=_positive_int, help="sample from the k likeliest words only (default: all)")
@@ -226,13 +231,29 @@ def _options(args, given, names, command):
             for key, dest in names.items()}
 
 
+def _lm_source(args, folder):
+    """train-lm's data: "ptb", or the --corpus options as a dict (on --resume, the saved ones
+    where none is given)."""
+    from fastseq import lm
+
+    keys = ("corpus", "valid", "test", "held_out", "tokenize", "line_ends", "min_count", "max_vocab_size")
+    if args.resume and not any(k in args.given for k in keys):
+        return lm.load_source(folder)
+    if args.corpus == ["ptb"]:
+        given = [k for k in keys[1:] if k in args.given]
+        if given:
+            flag = "max-vocab" if given[0] == "max_vocab_size" else given[0].replace("_", "-")
+            raise ValueError(f"--{flag} goes with a text --corpus, not ptb")
+        return "ptb"
+    return {k: getattr(args, k) for k in keys}
+
+
 def train_lm(args):
     """Train a recipe (or resume a run), evaluate on the test split; returns the test perplexity."""
     import dataclasses
     import time
 
     from fastseq import lm
-    from fastseq.datasets import ptb
     from fastseq.runs import read_log
 
     keys = ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden", "dropout", "max_grad", "seed",
@@ -248,12 +269,12 @@ def train_lm(args):
         if "dropout" in overrides and recipe.model != "better":
             raise ValueError("--dropout applies to the better recipes only")
     recipe = dataclasses.replace(recipe, **overrides)
-    train_ids, word_to_id, _ = ptb.load_data("train")
-    data = (train_ids, ptb.load_data("val")[0], ptb.load_data("test")[0])
+    source = _lm_source(args, folder)
+    data, words = lm.corpus_data(source)
     print(f"model {recipe.model}, {recipe.epochs} epochs, lr {recipe.lr}, run folder {folder}")
     start = time.time()
-    ppl = lm.train(recipe, folder, data, len(word_to_id), resume=bool(args.resume), force=args.force,
-                   threads=args.threads)
+    ppl = lm.train(recipe, folder, data, len(words), resume=bool(args.resume), force=args.force,
+                   threads=args.threads, source=source, words=None if source == "ptb" else words)
     total = read_log(folder)[-1].get("train_seconds")
     whole = "" if total is None else f"training time {total:.1f} s over the whole run; "
     print(f"{whole}this session {time.time() - start:.1f} s with evaluation")
@@ -262,14 +283,22 @@ def train_lm(args):
     return ppl
 
 
-def eval_lm(args):
-    """Print and return the test perplexity of a trained model."""
+def _lm_words(args):
+    """(data, words) of the run or parameter file that eval-lm and generate read."""
     from fastseq import lm
-    from fastseq.datasets import ptb
+
+    if os.path.isdir(args.checkpoint):
+        return lm.run_data(args.checkpoint)
+    return lm.corpus_data("ptb")
+
+
+def eval_lm(args):
+    """Print and return the test perplexity of a trained model (on its run's test split)."""
+    from fastseq import lm
     from fastseq.util import eval_perplexity
 
-    corpus_test, word_to_id, _ = ptb.load_data("test")
-    model = lm.load_run_model(args.checkpoint, len(word_to_id), args.model)
+    (_, _, corpus_test), words = _lm_words(args)
+    model = lm.load_run_model(args.checkpoint, len(words), args.model)
     ppl = eval_perplexity(model, corpus_test)
     print(f"test perplexity: {ppl:.2f}")
     return ppl
@@ -278,17 +307,18 @@ def eval_lm(args):
 def generate(args):
     """Print and return text sampled from a trained model."""
     from fastseq import lm
-    from fastseq.datasets import ptb
 
-    _, word_to_id, id_to_word = ptb.load_data("train")
+    _, words = _lm_words(args)
+    word_to_id = {w: i for i, w in enumerate(words)}
     if args.start not in word_to_id:
-        raise ValueError(f"--start: {args.start!r} is not in the PTB vocabulary")
+        raise ValueError(f"--start: {args.start!r} is not in the model's vocabulary")
     model = lm.load_run_model(args.checkpoint, len(word_to_id), args.model, generator=True)
     if args.seed is not None:
         np.random.seed(args.seed)
     skip = [word_to_id[w] for w in ("N", "<unk>", "$") if w in word_to_id]
     ids = model.generate(word_to_id[args.start], skip, args.length, temperature=args.temperature, top_k=args.top_k)
-    text = " ".join(id_to_word[i] for i in ids).replace(" <eos>", ".\n")
+    end = "\n" if "." in word_to_id else ".\n"          # PTB has no '.': a line end closes the sentence
+    text = " ".join(words[i] for i in ids).replace(" <eos> ", end).replace(" <eos>", end)
     print(text)
     return text
 

@@ -30,7 +30,7 @@ from fastseq import _validate as v
 from fastseq._threads import available_cores, policy
 from fastseq.models import BetterRnnlm, BetterRnnlmGen, Rnnlm, RnnlmGen
 from fastseq.optimizers import SGD
-from fastseq.runs import RunError, RunFolder, StopFlag, conflicts, rss_mib, save_curve
+from fastseq.runs import RunError, RunFolder, StopFlag, atomic_write, conflicts, rss_mib, save_curve
 from fastseq.trainer import train_step, truncated_bptt_batch
 from fastseq.util import eval_perplexity
 
@@ -158,17 +158,73 @@ def _schema():
     types = {int: (int,), float: (int, float), str: (str,), bool: (bool,), tuple: (list,)}
     schema = {f.name: types[type(f.default)] if f.default is not None else (int, type(None))
               for f in dataclasses.fields(Recipe)}
-    return {**schema, "vocab_size": (int,)}
+    return {**schema, "vocab_size": (int,), "data": (str, dict)}
 
 
-def _config(recipe, vocab_size):
-    return {**dataclasses.asdict(recipe), "anneal_epochs": list(recipe.anneal_epochs), "vocab_size": vocab_size}
+# Runs of an earlier version saved no "data": they trained on PTB.
+_DEFAULTS = {"data": "ptb"}
+
+
+def _config(recipe, vocab_size, source):
+    return {**dataclasses.asdict(recipe), "anneal_epochs": list(recipe.anneal_epochs), "vocab_size": vocab_size,
+            "data": source}
+
+
+def corpus_data(source, progress=None):
+    """``((train, valid, test) int32 ids, words list)`` for a language model. ``source`` is
+    ``"ptb"`` or a dict: ``corpus`` (paths), ``valid`` and ``test`` (paths, or both None to
+    hold out the corpus's last ``held_out`` share, half for validation and half for test),
+    and ``fastseq.corpus.read_corpus``'s reading options. Validation and test words missing
+    from the training vocabulary become ``<unk>`` (added as a last id when the vocabulary has
+    none)."""
+    from fastseq.corpus import UNK, read_corpus
+    from fastseq.datasets import ptb
+
+    if source == "ptb":
+        train, word_to_id, id_to_word = ptb.load_data("train")
+        return (train, ptb.load_data("val")[0], ptb.load_data("test")[0]), [id_to_word[i] for i in range(len(id_to_word))]
+    reading = {k: source[k] for k in ("tokenize", "line_ends", "min_count", "max_vocab_size")}
+    main = read_corpus(source["corpus"], progress=progress, **reading)
+    words = list(main.words)
+    if source["valid"] is None and source["test"] is None:
+        n = main.ids.shape[0]
+        k = int(n * source["held_out"] / 2)
+        if k < 1 or n - 2 * k < 2:
+            raise ValueError(f"--held-out: {source['held_out']} of {n:,} words leaves no validation, test or "
+                             "training words")
+        return (main.ids[:n - 2 * k], main.ids[n - 2 * k:n - k], main.ids[n - k:]), words
+    if source["valid"] is None or source["test"] is None:
+        raise ValueError("--valid and --test go together (or neither: --held-out)")
+    index = {w: i for i, w in enumerate(words)}
+    parts = []
+    for paths in (source["valid"], source["test"]):
+        part = read_corpus(paths, progress=progress, **{**reading, "min_count": 1, "max_vocab_size": None})
+        lookup = np.array([index.get(w, -1) for w in part.words], np.int64)
+        if (lookup < 0).any():
+            if UNK not in index:
+                index[UNK] = len(words)
+                words.append(UNK)
+            lookup[lookup < 0] = index[UNK]
+        parts.append(lookup[part.ids].astype(np.int32))
+    return (main.ids, parts[0], parts[1]), words
+
+
+def load_source(folder):
+    """The ``source`` a train-lm run folder saved (see ``corpus_data``)."""
+    return RunFolder(folder, "train-lm").read_config(_schema(), _DEFAULTS)["data"]
+
+
+def run_data(folder, progress=None):
+    """The data of a train-lm run folder: as ``corpus_data``, from its saved source."""
+    return corpus_data(load_source(folder), progress)
 
 
 def train(recipe, folder, data, vocab_size, resume=False, force=False, threads=None, stop_after=None,
-          progress_bar=None):
+          progress_bar=None, source="ptb", words=None):
     """Train ``recipe`` on ``data`` = (train, valid, test) id corpora (int32, ids below
-    ``vocab_size``) into the run folder ``folder`` (see ``fastseq.runs``).
+    ``vocab_size``) into the run folder ``folder`` (see ``fastseq.runs``). ``source`` (saved
+    in config.json, and checked on resume) says where the data came from (see
+    ``corpus_data``); ``words`` (id → word), when given, is saved as ``vocab.txt``.
 
     ``resume`` continues the run saved there: ``recipe`` may then be None (the saved one) or
     differ from it in ``epochs`` only. ``force`` starts over in a folder that holds a run.
@@ -180,14 +236,21 @@ def train(recipe, folder, data, vocab_size, resume=False, force=False, threads=N
         v.id_array("train", f"the {name} corpus", ids, vocab_size)
     with RunFolder(folder, "train-lm", resume=resume, force=force) as run:
         if resume:
-            saved = run.read_config(_schema())
+            saved = run.read_config(_schema(), _DEFAULTS)
             if saved["vocab_size"] != vocab_size:
                 raise RunError(f"--resume: the run in {folder} has vocab_size {saved['vocab_size']}, not {vocab_size}")
+            if saved["data"] != source:
+                raise RunError(f"--resume: the run in {folder} trained on {saved['data']!r}, not {source!r}")
             if recipe is not None:
-                conflicts(saved, _config(recipe, vocab_size), may_change=("epochs",))
+                conflicts(saved, _config(recipe, vocab_size, source), may_change=("epochs",))
             saved.pop("vocab_size")
+            saved.pop("data")
             recipe = Recipe(**{**saved, "epochs": recipe.epochs if recipe is not None else saved["epochs"]})
-        run.write_config(_config(recipe, vocab_size))
+        run.write_config(_config(recipe, vocab_size, source))
+        if words is not None:
+            if len(words) != vocab_size:
+                raise ValueError(f"train: {len(words)} words for vocab_size {vocab_size}")
+            atomic_write(run.file("vocab.txt"), lambda f: f.write("".join(w + "\n" for w in words).encode("utf-8")))
         with policy(threads or available_cores(), 1):
             return _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar)
 
@@ -294,8 +357,9 @@ def _validate(model, valid_ids, run, progress, optimizer):
 
 def load_recipe(folder):
     """The Recipe saved in a run folder's config.json."""
-    config = RunFolder(folder, "train-lm").read_config(_schema())
+    config = RunFolder(folder, "train-lm").read_config(_schema(), _DEFAULTS)
     config.pop("vocab_size")
+    config.pop("data")
     return Recipe(**config)
 
 

@@ -40,7 +40,7 @@ __all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "re
            "savez"]
 
 # Every name a run may write, for every command: --force deletes these and nothing else.
-RUN_FILES = ("config.json", "log.jsonl", "checkpoint.npz", "best.npz", "vectors.npz", "vectors.txt",
+RUN_FILES = ("config.json", "log.jsonl", "checkpoint.npz", "best.npz", "vectors.npz", "vectors.txt", "vocab.txt",
              "perplexity.png", "loss.png", "accuracy.png", "attention.png")
 LOCK = ".lock"
 

@@ -164,7 +164,7 @@ def test_cli_train_eval_generate(tmp_path, capsys):
     text = capsys.readouterr().out
     assert text.split()[0] == "the" and len(text.split()) == 12 - text.count(".\n") + text.count(".\n")
     assert main(["generate", "--checkpoint", run, "--start", "zzzz"]) == 1
-    assert "'zzzz' is not in the PTB vocabulary" in capsys.readouterr().err
+    assert "'zzzz' is not in the model's vocabulary" in capsys.readouterr().err
     assert main(["eval-lm", "--checkpoint", str(tmp_path / "run" / "best.npz")]) == 1    # needs --model
     assert "--model must be one of" in capsys.readouterr().err
 
@@ -198,3 +198,28 @@ def test_cli_one_hour_recipe_and_anneal_option(tmp_path, capsys):
     assert main(base + ["--model", "better-1h", "--anneal-epochs", "2", "--out", str(tmp_path / "b")]) == 0
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["model"] == "better" and config["anneal_epochs"] == [2] and config["dropout"] == 0.5
+
+
+def test_cli_trains_on_a_korean_text_corpus(tmp_path, capsys, monkeypatch):
+    """train-lm on the user's own text (held-out validation and test), then eval-lm and generate
+    on that run's own vocabulary, and a resume that must name the same data."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    subjects, places, verbs = ["나는", "그는", "우리는"], ["학교에", "집에", "공원에"], ["간다", "온다"]
+    lines = [f"{rng.choice(subjects)} {rng.choice(places)} {rng.choice(verbs)} ." for _ in range(2000)]
+    (tmp_path / "ko.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = str(tmp_path / "run")
+    common = ["--epochs", "1", "--hidden", "8", "--wordvec", "8", "--batch-size", "4", "--time-size", "5"]
+    assert main(["train-lm", "--corpus", str(tmp_path / "ko.txt"), *common, "--out", run]) == 0
+    ppl = float(capsys.readouterr().out.strip().splitlines()[-1].split(":")[1])
+    assert 1 < ppl < 20                                         # 10 words and <eos>: it learns them
+    assert (tmp_path / "run" / "vocab.txt").read_text(encoding="utf-8").split("\n")[0] in subjects
+    assert main(["eval-lm", "--checkpoint", run]) == 0
+    assert float(capsys.readouterr().out.strip().split(":")[1]) == pytest.approx(ppl, rel=1e-6)
+    assert main(["generate", "--checkpoint", run, "--start", "나는", "--length", "8", "--seed", "0"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("나는") and set(text.split()) <= set(subjects + places + verbs + ["."])
+    assert main(["train-lm", "--resume", run, "--corpus", str(tmp_path / "ko.txt"), "--min-count", "2"]) == 1
+    assert "trained on" in capsys.readouterr().err
+    assert main(["train-lm", "--min-count", "2", "--out", str(tmp_path / "p")]) == 1
+    assert "--min-count goes with a text --corpus" in capsys.readouterr().err
