@@ -186,6 +186,9 @@ def _parser():
     cnt.add_argument("--shift", type=_positive_float, default=1.0, help="shifted PPMI: subtract log2(shift)")
     cnt.add_argument("--harmonic", action="store_true", help="weight a context at distance d by 1/d")
     cnt.add_argument("--seed", type=int, default=0)
+    cnt.add_argument("--dask", nargs="?", const="local", metavar="ADDRESS",
+                     help="count on a Dask cluster, one --corpus file a shard: a scheduler's address "
+                          "(tcp://host:8786), or none for a local cluster of 2 workers (needs fastseq[dask])")
     _threads_arg(cnt, "kernel and BLAS threads (the stages run one after the other)")
     _run_args(cnt, "runs/count", resumable=False)
 
@@ -398,7 +401,8 @@ def count(args):
     corpus = "ptb" if args.corpus == ["ptb"] else args.corpus
     reading = {k: getattr(args, k) for k in ("tokenize", "line_ends", "min_count", "max_vocab_size")}
     kv = count_run(folder, corpus, window=args.window, dim=args.dim, alpha=args.alpha, shift=args.shift,
-                   harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads, **reading)
+                   harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads, dask=args.dask,
+                   **reading)
     st = {r["stage"]: r for r in read_log(folder)}
     print(f"{st['load']['tokens']:,} tokens, {st['load']['words']:,} words: load {st['load']['seconds']:.2f} s, "
           f"co-occurrence {st['co-occurrence']['seconds']:.2f} s ({st['co-occurrence']['pairs']:,} pairs), "
@@ -434,7 +438,7 @@ def main(argv=None):
                 COMMANDS[args.command](args)
         else:
             COMMANDS[args.command](args)      # each applies its own thread policy
-    except (DataNotFoundError, FloatingPointError, OSError, ValueError, IndexError) as exc:
+    except (DataNotFoundError, FloatingPointError, ImportError, OSError, ValueError, IndexError) as exc:
         print(f"fastseq: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:

@@ -216,8 +216,16 @@ def count_vectors(corpus, vocab_size, window_size=2, dim=100, alpha=1.0, shift=1
     report = report or (lambda stage, seconds, info: None)
     t0 = time.perf_counter()
     C = co_occurrence(corpus, vocab_size, window_size, harmonic=harmonic)
+    report("co-occurrence", time.perf_counter() - t0, {"pairs": int(C.nnz)})
+    return vectors_from_counts(C, dim, alpha, shift, seed, report)
+
+
+def vectors_from_counts(C, dim=100, alpha=1.0, shift=1.0, seed=0, report=None):
+    """Co-occurrence counts (V, V) csr → sparse PPMI → ``dim``-dimensional word vectors (V, dim)
+    float32, the second half of ``count_vectors``."""
+    _check_dim("count_vectors", dim, C.shape[0])
+    report = report or (lambda stage, seconds, info: None)
     t1 = time.perf_counter()
-    report("co-occurrence", t1 - t0, {"pairs": int(C.nnz)})
     M = ppmi_sparse(C, alpha=alpha, shift=shift, dtype=np.float64)
     t2 = time.perf_counter()
     report("ppmi", t2 - t1, {"positive": int(M.nnz)})
@@ -236,33 +244,49 @@ _SCHEMA = {"corpus": (str,), "tokens": (int,), "vocab_size": (int,), "window": (
 
 
 def count_run(folder, corpus="ptb", window=2, dim=100, alpha=1.0, shift=1.0, harmonic=False, seed=0, force=False,
-              threads=None, **reading):
+              threads=None, dask=None, **reading):
     """``fastseq count``: ``count_vectors`` on ``corpus`` (``"ptb"``, or text files read with the
-    ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder ``folder`` (see ``fastseq.runs``): one log
-    line per stage, then ``vectors.npz`` and ``vectors.txt``. ``threads`` (default: the
-    available cores) runs the kernels and BLAS, one after the other. Returns the KeyedVectors."""
+    ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder
+    ``folder`` (see ``fastseq.runs``): one log line per stage, then ``vectors.npz`` and
+    ``vectors.txt``. ``threads`` (default: the available cores) runs the kernels and BLAS, one
+    after the other. ``dask`` ("local", or a scheduler's address) counts on a Dask cluster
+    instead, one text file a shard (``fastseq.sharded``). Returns the KeyedVectors."""
     from fastseq import _threads
     from fastseq.datasets.text import READING_DEFAULTS, load_corpus
     from fastseq.runs import RunFolder, rss_mib
     from fastseq.vectors import KeyedVectors
 
+    reading = {**READING_DEFAULTS, **reading}
+    if dask is not None and corpus == "ptb":
+        raise ValueError("--dask shards text files: give them with --corpus")
     with RunFolder(folder, "count", force=force) as run:
-        t0 = time.perf_counter()
-        reading = {**READING_DEFAULTS, **reading}
-        ids, words = load_corpus(corpus, **reading)
-        _check_dim("count", dim, len(words))
-        run.write_config({"corpus": corpus, **reading, "tokens": int(ids.size), "vocab_size": len(words), "window": window,
-                          "dim": dim, "alpha": alpha, "shift": shift, "harmonic": bool(harmonic), "seed": seed})
-        run.log({"stage": "load", "seconds": round(time.perf_counter() - t0, 3), "tokens": int(ids.size),
-                 "words": len(words), "rss_mib": rss_mib()})
-
         def report(stage, seconds, info):
             run.log({"stage": stage, "seconds": round(seconds, 3), **info, "rss_mib": rss_mib()})
 
+        t0 = time.perf_counter()
+        config = {"corpus": corpus, **reading, "window": window, "dim": dim, "alpha": alpha, "shift": shift,
+                  "harmonic": bool(harmonic), "seed": seed, "dask": dask}
         cores = threads or _threads.available_cores()
-        with _threads.policy(cores, cores):
-            U = count_vectors(ids, len(words), window, dim, alpha=alpha, shift=shift, harmonic=harmonic, seed=seed,
-                              report=report)
+        if dask is None:
+            ids, words = load_corpus(corpus, **reading)
+            _check_dim("count", dim, len(words))
+            run.write_config({**config, "tokens": int(ids.size), "vocab_size": len(words)})
+            report("load", time.perf_counter() - t0, {"tokens": int(ids.size), "words": len(words)})
+            with _threads.policy(cores, cores):
+                U = count_vectors(ids, len(words), window, dim, alpha=alpha, shift=shift, harmonic=harmonic,
+                                  seed=seed, report=report)
+        else:
+            from fastseq.sharded import client_for, sharded_counts
+
+            with client_for(dask) as client:
+                C, words, word_counts = sharded_counts(corpus, window, client, reading, harmonic)
+            tokens = int(word_counts.sum())
+            _check_dim("count", dim, len(words))
+            run.write_config({**config, "tokens": tokens, "vocab_size": len(words)})
+            report("load", 0.0, {"tokens": tokens, "words": len(words)})
+            report("co-occurrence", time.perf_counter() - t0, {"pairs": int(C.nnz)})
+            with _threads.policy(cores, cores):
+                U = vectors_from_counts(C, dim, alpha, shift, seed, report)
         kv = KeyedVectors(U, words)
         kv.save_to_run(run)
         return kv
