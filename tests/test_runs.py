@@ -181,6 +181,12 @@ def test_bad_out_is_refused_before_any_work(base, text_corpus, tmp_path, monkeyp
     assert (tmp_path / "file.txt").read_text() == "x" and stat.S_ISFIFO(os.lstat(tmp_path / "fifo").st_mode)
 
 
+def _sigint_default():
+    """For a child that must see Ctrl-C: a shell that ran these tests in the background has
+    SIGINT ignored, which its children inherit and Python then leaves ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for_log(path, process, lines=1, limit=120):
     deadline = time.time() + limit
     while time.time() < deadline and process.poll() is None:
@@ -209,7 +215,8 @@ def test_ctrl_c_then_resume_equals_the_uninterrupted_run(base, text_corpus, tmp_
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     process = subprocess.Popen([sys.executable, "-m", "fastseq.cli", *argv, "--out", str(stopped)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_default)
     try:
         _wait_for_log(stopped / "log.jsonl", process)
         capsys.readouterr()
@@ -241,7 +248,8 @@ def test_ctrl_c_in_count_leaves_no_half_run(text_corpus, tmp_path):
                                 "orig = count.ppmi_sparse;"
                                 "count.ppmi_sparse = lambda *a, **k: (os.kill(os.getpid(), signal.SIGINT), orig(*a, **k))[1];"
                                 f"sys.exit(cli.main({_argv(COUNT, text_corpus) + ['--out', str(out)]!r}))"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_sigint_default)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert sorted(p.name for p in out.iterdir()) == [".lock"]
