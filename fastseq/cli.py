@@ -238,15 +238,16 @@ def _lm_source(args, folder):
     """train-lm's data: "ptb", or the --corpus options as a dict (on --resume, the saved ones
     where none is given)."""
     from fastseq import lm
+    from fastseq.datasets.text import READING_FLAGS
 
-    keys = ("corpus", "valid", "test", "held_out", "tokenize", "line_ends", "min_count", "max_vocab_size")
+    flags = {"valid": "--valid", "test": "--test", "held_out": "--held-out", **READING_FLAGS}
+    keys = ("corpus", *flags)
     if args.resume and not any(k in args.given for k in keys):
         return lm.load_source(folder)
     if args.corpus == ["ptb"]:
-        given = [k for k in keys[1:] if k in args.given]
+        given = [k for k in flags if k in args.given]
         if given:
-            flag = "max-vocab" if given[0] == "max_vocab_size" else given[0].replace("_", "-")
-            raise ValueError(f"--{flag} goes with a text --corpus, not ptb")
+            raise ValueError(f"{flags[given[0]]} goes with a text --corpus, not ptb")
         return "ptb"
     return {k: getattr(args, k) for k in keys}
 
@@ -351,14 +352,15 @@ def _evaluate(kv):
 
 def train_word2vec(args):
     """Train word2vec on a corpus into a run folder, evaluate the vectors; returns the KeyedVectors."""
+    from fastseq.datasets.text import READING_DEFAULTS
     from fastseq.runs import read_log
     from fastseq.word2vec import train_run
 
     if args.sample < 0:
         raise ValueError(f"--sample must be ≥ 0, got {args.sample}")
     folder = _folder(args, os.path.join("runs", "word2vec"))
-    names = {k: k for k in ("corpus", "tokenize", "line_ends", "min_count", "max_vocab_size", "model", "dim",
-                            "window", "negative", "epochs", "lr", "sample", "seed")}
+    names = {k: k for k in ("corpus", *READING_DEFAULTS, "model", "dim", "window", "negative", "epochs", "lr",
+                            "sample", "seed")}
     options = _options(args, args.given, names, "train-word2vec")
     if options["corpus"] == ["ptb"]:
         options["corpus"] = "ptb"
@@ -391,6 +393,7 @@ def train_seq2seq(args):
 def count(args):
     """Corpus → vectors, into a run folder; returns the KeyedVectors."""
     from fastseq.count import count_run
+    from fastseq.datasets.text import READING_DEFAULTS
     from fastseq.runs import read_log
 
     if not 0 < args.alpha <= 1:
@@ -399,7 +402,7 @@ def count(args):
         raise ValueError(f"--shift must be >= 1, got {args.shift}")
     folder = _folder(args, os.path.join("runs", "count"))
     corpus = "ptb" if args.corpus == ["ptb"] else args.corpus
-    reading = {k: getattr(args, k) for k in ("tokenize", "line_ends", "min_count", "max_vocab_size")}
+    reading = {k: getattr(args, k) for k in READING_DEFAULTS}
     kv = count_run(folder, corpus, window=args.window, dim=args.dim, alpha=args.alpha, shift=args.shift,
                    harmonic=args.harmonic, seed=args.seed, force=args.force, threads=args.threads, dask=args.dask,
                    **reading)

@@ -3,8 +3,8 @@
 ``read_corpus(paths, ...)`` reads one file, several, or folders (every file under them, in
 sorted path order), plain or compressed (``.gz``, ``.bz2``, ``.xz``), in chunks of
 ``chunk_bytes``, never whole. The hot path is ``fastseq.kernels.tokenize``: raw bytes are split
-into words and counted in a hash table by a numba kernel, and each chunk's word ids go to a
-temporary file on disk. Memory is the vocabulary plus one chunk; the ids are never Python
+into words and looked up in a hash table by a numba kernel, and each chunk's word ids go to a
+temporary file on disk (the words are counted from it afterwards). Memory is the vocabulary plus one chunk; the ids are never Python
 objects.
 
 Tokenising (``tokenize``):
@@ -67,10 +67,6 @@ class Corpus:
     unk: int = None
     files: list = dataclasses.field(default_factory=list)
     cache: Path = None
-
-    @property
-    def word_to_id(self):
-        return {w: i for i, w in enumerate(self.words)}
 
 
 def _files(paths):

@@ -179,11 +179,12 @@ def corpus_data(source, progress=None):
     none)."""
     from fastseq.corpus import UNK, read_corpus
     from fastseq.datasets import ptb
+    from fastseq.datasets.text import READING_DEFAULTS
 
     if source == "ptb":
         train, word_to_id, id_to_word = ptb.load_data("train")
         return (train, ptb.load_data("val")[0], ptb.load_data("test")[0]), [id_to_word[i] for i in range(len(id_to_word))]
-    reading = {k: source[k] for k in ("tokenize", "line_ends", "min_count", "max_vocab_size")}
+    reading = {k: source[k] for k in READING_DEFAULTS}
     main = read_corpus(source["corpus"], progress=progress, **reading)
     words = list(main.words)
     if source["valid"] is None and source["test"] is None:

@@ -1,10 +1,13 @@
 """Corpora for the word-vector commands: Penn Treebank's train split, or a user's text files."""
 from fastseq.datasets import ptb
 
-__all__ = ["READING_DEFAULTS", "load_corpus"]
+__all__ = ["READING_DEFAULTS", "READING_FLAGS", "load_corpus"]
 
 # How text files are read (``fastseq.corpus.read_corpus``'s options); PTB ignores them.
 READING_DEFAULTS = {"tokenize": "book", "line_ends": "ignore", "min_count": 1, "max_vocab_size": None}
+# The command-line flag of each option, for messages.
+READING_FLAGS = {"tokenize": "--tokenize", "line_ends": "--line-ends", "min_count": "--min-count",
+                 "max_vocab_size": "--max-vocab"}
 
 
 def load_corpus(source, progress=None, **reading):
@@ -18,7 +21,7 @@ def load_corpus(source, progress=None, **reading):
     if source == "ptb" or source == ["ptb"]:
         changed = sorted(k for k, v in reading.items() if v != READING_DEFAULTS[k])
         if changed:
-            raise ValueError(f"--{changed[0].replace('_', '-')} applies to text corpora (--corpus FILE), not ptb")
+            raise ValueError(f"{READING_FLAGS[changed[0]]} applies to text corpora (--corpus FILE), not ptb")
         corpus, _, id_to_word = ptb.load_data("train")
         return corpus, [id_to_word[i] for i in range(len(id_to_word))]
     try:
