@@ -56,7 +56,7 @@ else:
     from fastseq.trainer import train_step
     model = Rnnlm(V, 100, 100) if which == "rnnlm" else BetterRnnlm(V, 650, 650)
     opt = SGD(0.1)
-    scope = policy(available_cores(), 1)
+    scope = policy(1, 1, products=available_cores())
     scope.__enter__()
     def step():
         train_step(model, opt, x, t, 0.25, 1, 1)

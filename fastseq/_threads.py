@@ -12,15 +12,26 @@ OpenMP workers spin-wait after each kernel by default and take the cores BLAS ne
 small BetterRnnlm run took 6.4 s against 1.0 s without the spinning). So fastseq sets
 ``GOMP_SPINCOUNT=0`` (idle workers sleep at once) unless it is already set. GNU OpenMP reads it
 when numba first starts its pool, so import fastseq before running any other parallel numba code.
+
+The layers' matrix products go through ``matmul``: one BLAS thread below a size, and above it
+fixed pieces that the caller and sleeping helper threads share, each piece a one-thread BLAS
+product. OpenBLAS's own threads meet at barriers inside every product, and beside another
+CPU-bound process each barrier waits for a thread that has no core (a BetterRnnlm iteration
+once took 20x its quiet time); a piece nobody has taken is computed by the caller, so a
+delayed helper costs nothing. Since the pieces are fixed by the shapes, a result is the same
+for every thread count and load.
 """
 import contextlib
 import os
+import queue
+import threading
 import time
 import warnings
 
 os.environ.setdefault("GOMP_SPINCOUNT", "0")
 
 import numba  # noqa: E402  (after GOMP_SPINCOUNT, which must precede the OpenMP runtime)
+import numpy as np  # noqa: E402
 from threadpoolctl import ThreadpoolController, threadpool_limits  # noqa: E402
 
 from fastseq._cache import ensure_writable_cache  # noqa: E402
@@ -46,10 +57,11 @@ def get_num_threads():
 
 
 def set_num_threads(n):
-    """Use ``n`` threads for numba kernels and for BLAS, process-wide."""
+    """Use ``n`` threads for numba kernels, BLAS and split matrix products, process-wide."""
     n = _check_count(n)
     numba.set_num_threads(n)
     threadpool_limits(limits=n)
+    _product_threads[0] = n
 
 
 @contextlib.contextmanager
@@ -60,25 +72,29 @@ def threads(n):
 
 
 @contextlib.contextmanager
-def policy(blas, kernels):
-    """Context manager: BLAS pools limited to ``blas`` threads and numba's parallel kernels to
-    ``kernels`` inside the block; both restored after it. The training functions apply their
-    own: the language models and seq2seq run BLAS threaded and the elementwise kernels serial
-    (their pools would fight for the cores), word2vec and counting run their kernels threaded."""
+def policy(blas, kernels, products=None):
+    """Context manager: BLAS pools limited to ``blas`` threads, numba's parallel kernels to
+    ``kernels`` and the layers' split matrix products (``matmul``) to ``products`` (default:
+    ``blas``) inside the block; all restored after it. The training functions apply their own:
+    the language models and seq2seq run their products split over their threads with BLAS's
+    own pool and the elementwise kernels on one thread (pools that spin would fight for the
+    cores); word2vec and counting run their kernels threaded."""
     blas, kernels = _check_count(blas), _check_count(kernels)
-    old_numba = numba.get_num_threads()
+    products = blas if products is None else _check_count(products)
+    old_numba, old_products = numba.get_num_threads(), _product_threads[0]
     with threadpool_limits(limits=blas):
         numba.set_num_threads(kernels)
+        _product_threads[0] = products
         try:
             yield
         finally:
             numba.set_num_threads(old_numba)
+            _product_threads[0] = old_products
 
 
-# Matrix products below this many multiply-adds run on one BLAS thread (``serial_blas``): about
-# 1 ms of one core's work. Beside another CPU-bound process, OpenBLAS's second thread made a
-# 50x100 @ 100x418 float32 product take 2.6 ms against 72 µs on one thread (measured here);
-# a 700x100 @ 100x10000 product still ran faster on two threads (21.9 ms against 28.2 ms).
+# Matrix products below this many multiply-adds run on one BLAS thread: about 1 ms of one core's
+# work. Beside another CPU-bound process, OpenBLAS's second thread made a 50x100 @ 100x418
+# float32 product take 2.6 ms against 72 µs on one thread (measured here).
 BLAS_MIN_WORK = 1 << 24
 _blas_libs = None
 
@@ -105,15 +121,104 @@ class _SerialBlas:
                 c.set_num_threads(n)
 
 
-_SERIAL_BLAS = _SerialBlas()
-_NOTHING = contextlib.nullcontext()
+one_blas_thread = _SerialBlas()
+"""Context manager: numpy's BLAS on one thread inside (for products not worth splitting)."""
 
 
-def serial_blas(work):
-    """A context manager for the matrix products of one layer call: one BLAS thread inside when
-    ``work`` (their multiply-adds) is below BLAS_MIN_WORK or the machine is busy, the caller's
-    threads otherwise."""
-    return _SERIAL_BLAS if work < BLAS_MIN_WORK or machine_busy() else _NOTHING
+class _Job:
+    """The pieces of one split product, claimed one at a time by whichever thread asks first:
+    the caller and any helper that wakes in time. A helper that wakes late finds nothing left."""
+
+    def __init__(self, pieces):
+        self.pieces, self.next, self.left = pieces, 0, len(pieces)
+        self.lock, self.finished, self.error = threading.Lock(), threading.Event(), None
+
+    def work(self):
+        while True:
+            with self.lock:
+                i = self.next
+                if i == len(self.pieces):
+                    return
+                self.next = i + 1
+            try:
+                a, b, out = self.pieces[i]
+                np.matmul(a, b, out=out)
+            except BaseException as error:     # handed to the caller, who raises it
+                self.error = error
+            self._done(1)
+
+    def _done(self, count):
+        with self.lock:
+            self.left -= count
+            if self.left == 0:
+                self.finished.set()
+
+    def cancel_unclaimed(self):
+        with self.lock:
+            unclaimed = len(self.pieces) - self.next
+            self.next = len(self.pieces)
+        if unclaimed:
+            self._done(unclaimed)
+
+
+class _Helpers:
+    """Threads that sleep on a queue (no spinning) until a split product needs them."""
+
+    def __init__(self):
+        self.queues = []
+        os.register_at_fork(after_in_child=self.queues.clear)   # threads do not survive a fork
+
+    def run(self, pieces, helpers):
+        job = _Job(pieces)
+        while len(self.queues) < helpers:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(inbox,), name="fastseq-product", daemon=True).start()
+            self.queues.append(inbox)
+        for inbox in self.queues[:helpers]:
+            inbox.put(job)
+        try:
+            job.work()
+        finally:                        # never leave a helper writing after the caller returns
+            job.cancel_unclaimed()
+            job.finished.wait()
+        if job.error is not None:
+            raise job.error
+
+    @staticmethod
+    def _serve(inbox):
+        while True:
+            inbox.get().work()
+
+
+_HELPERS = _Helpers()
+
+
+def matmul(a, b, out=None):
+    """``a (M, K) @ b (K, N)`` → ``out (M, N)`` (allocated when None; may be a view, as ``a`` and
+    ``b`` may be transposed or sliced views), returned.
+
+    Below BLAS_MIN_WORK multiply-adds it is one product on one BLAS thread. Above, the output's
+    longer side is cut into PRODUCT_PIECES fixed pieces, each a one-thread BLAS product; the
+    caller and up to ``product threads - 1`` helper threads take pieces until none are left.
+    The helpers sleep between products, and the caller computes any piece no helper has taken,
+    so a helper kept off its core by another process delays nothing. The pieces depend only on
+    the shapes, so results are the same for any thread count and any load."""
+    M, N = a.shape[0], b.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(a, b))
+    longer = max(M, N)
+    if M * a.shape[1] * N < BLAS_MIN_WORK or longer < PRODUCT_PIECES or PRODUCT_PIECES == 1:
+        with one_blas_thread:
+            np.matmul(a, b, out=out)
+        return out
+    cuts = [longer * i // PRODUCT_PIECES for i in range(PRODUCT_PIECES + 1)]
+    if N >= M:
+        pieces = [(a, b[:, i:j], out[:, i:j]) for i, j in zip(cuts, cuts[1:])]
+    else:
+        pieces = [(a[i:j], b, out[i:j]) for i, j in zip(cuts, cuts[1:])]
+    with one_blas_thread:
+        _HELPERS.run(pieces, min(_product_threads[0], PRODUCT_PIECES) - 1)
+    return out
 
 
 # How often machine_busy looks again (seconds), and its last answer.
@@ -175,6 +280,13 @@ def available_cores():
     except (OSError, ValueError):
         pass
     return max(1, min(cores, numba.config.NUMBA_NUM_THREADS))
+
+
+# A large product is cut into this many pieces, one per core this process may use when it
+# starts: fixed for the process, so a result never depends on the thread setting or the load.
+PRODUCT_PIECES = available_cores()
+# Threads (the caller and helpers) that take a split product's pieces: fastseq.threads sets it.
+_product_threads = [PRODUCT_PIECES]
 
 
 def _apply_env():

@@ -437,7 +437,7 @@ def main(argv=None):
     args.given = _given(argv)
     try:
         if args.command in ("eval-lm", "generate"):
-            with _threads.policy(args.threads, 1):
+            with _threads.policy(1, 1, products=args.threads):
                 COMMANDS[args.command](args)
         else:
             COMMANDS[args.command](args)      # each applies its own thread policy

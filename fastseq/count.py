@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from fastseq import _validate as v
 from fastseq._lang import phrase
+from fastseq._threads import one_blas_thread
 from fastseq.kernels.cooccurrence import count_dense, fill_rows, positions_by_word, row_lengths
 from fastseq.kernels.ppmi import ppmi_csr, ppmi_dense
 
@@ -193,13 +194,16 @@ def truncated_svd(M, k, seed=0, n_iter=5, oversample=10):
         raise ValueError(f"truncated_svd: k must be an integer in [1, {min(R, K)}], got {k!r}")
     rng = np.random.default_rng(seed)
     width = min(k + oversample, min(R, K))
-    Q, _ = np.linalg.qr(M @ rng.standard_normal((K, width)))
-    for _ in range(n_iter):
-        Z, _ = np.linalg.qr(M.T @ Q)
-        Q, _ = np.linalg.qr(M @ Z)
-    B = np.asarray((M.T @ Q).T)
-    Ub, s, Vt = np.linalg.svd(B, full_matrices=False)
-    U = Q @ Ub[:, :k]
+    # LAPACK on one thread: its QR of a (R, width) panel is a few ms, and threaded LAPACK
+    # waits at barriers that a busy machine turns into seconds.
+    with one_blas_thread:
+        Q, _ = np.linalg.qr(M @ rng.standard_normal((K, width)))
+        for _ in range(n_iter):
+            Z, _ = np.linalg.qr(M.T @ Q)
+            Q, _ = np.linalg.qr(M @ Z)
+        B = np.asarray((M.T @ Q).T)
+        Ub, s, Vt = np.linalg.svd(B, full_matrices=False)
+        U = Q @ Ub[:, :k]
     s, Vt = s[:k], Vt[:k]
     signs = np.sign(U[np.abs(U).argmax(axis=0), np.arange(k)])
     signs[signs == 0] = 1

@@ -252,7 +252,7 @@ def train(recipe, folder, data, vocab_size, resume=False, force=False, threads=N
             if len(words) != vocab_size:
                 raise ValueError(f"train: {len(words)} words for vocab_size {vocab_size}")
             atomic_write(run.file("vocab.txt"), lambda f: f.write("".join(w + "\n" for w in words).encode("utf-8")))
-        with policy(threads or available_cores(), 1):
+        with policy(1, 1, products=threads or available_cores()):
             return _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar)
 
 

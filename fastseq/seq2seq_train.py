@@ -75,7 +75,7 @@ def train_seq2seq(data="addition", model="peeky", reverse=True, epochs=25, batch
             conflicts(saved, options, may_change=("epochs",))
             options = {**saved, "epochs": epochs}
         run.write_config(options)
-        with policy(threads or available_cores(), 1):
+        with policy(1, 1, products=threads or available_cores()):
             return _train(run, options, examples, progress, resume)
 
 

@@ -43,15 +43,99 @@ def test_small_kernel_calls_take_the_serial_build_with_equal_results(monkeypatch
     np.testing.assert_array_equal(small, large[:10])
 
 
-def test_serial_blas_sets_one_thread_for_small_products_and_restores():
-    from fastseq._threads import BLAS_MIN_WORK, serial_blas
+def _blas_threads():
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
 
+
+def _spy_on_products(monkeypatch, fail_on=None):
+    """Record each np.matmul call's output shape, BLAS thread counts and thread; optionally
+    raise on the call whose output has ``fail_on`` columns."""
+    import threading
+
+    import numpy as np
+
+    calls, real = [], np.matmul
+
+    def spy(a, b, out=None):
+        calls.append((out.shape, tuple(_blas_threads()), threading.get_ident()))
+        if fail_on is not None and out.shape[1] == fail_on:
+            raise MemoryError("piece failed")
+        return real(a, b, out=out)
+    monkeypatch.setattr(np, "matmul", spy)
+    return calls
+
+
+def test_small_products_take_one_blas_thread_and_large_ones_fixed_pieces(monkeypatch):
+    import numpy as np
+    from fastseq import _threads
+
+    monkeypatch.setattr(_threads, "PRODUCT_PIECES", 3)
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((5, 6)).astype(np.float32)
+    wide = rng.standard_normal((20, 650)).astype(np.float32), rng.standard_normal((650, 2600)).astype(np.float32)
+    tall = rng.standard_normal((2600, 700)).astype(np.float32), rng.standard_normal((700, 650)).astype(np.float32)
     with fastseq.threads(2):
-        with serial_blas(10):
-            assert all(info["num_threads"] == 1 for info in threadpool_info() if info["user_api"] == "blas")
-        assert all(info["num_threads"] == 2 for info in threadpool_info() if info["user_api"] == "blas")
-        with serial_blas(BLAS_MIN_WORK):
-            assert all(info["num_threads"] == 2 for info in threadpool_info() if info["user_api"] == "blas")
+        calls = _spy_on_products(monkeypatch)
+        _threads.matmul(*small)
+        assert calls == [((4, 6), (1,) * len(_blas_threads()), calls[0][2])]
+        calls.clear()
+        _threads.matmul(*wide)              # cut along the 2,600 columns
+        assert sorted(c[0] for c in calls) == [(20, 866), (20, 867), (20, 867)]
+        calls.clear()
+        _threads.matmul(*tall)              # cut along the 2,600 rows
+        assert sorted(c[0] for c in calls) == [(866, 650), (867, 650), (867, 650)]
+        assert all(set(c[1]) == {1} for c in calls)      # every piece on one BLAS thread
+        assert _blas_threads() and set(_blas_threads()) == {2}     # restored
+        monkeypatch.undo()
+
+
+def test_split_products_equal_numpy_for_views_and_any_thread_count(monkeypatch):
+    import numpy as np
+    from fastseq import _threads
+
+    monkeypatch.setattr(_threads, "PRODUCT_PIECES", 3)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((700, 650)).astype(np.float32)
+    d = rng.standard_normal((700, 2600)).astype(np.float32)
+    cases = [(x.T, d, None),                              # a weight gradient: a transposed view
+             (d, rng.standard_normal((650, 2600)).astype(np.float32).T, None),
+             (x.T, d[:, :1300], np.zeros((650, 2600), np.float32)[:, 1300:])]   # into a slice
+    for a, b, out in cases:
+        results = []
+        for n in (1, 2):
+            with fastseq.threads(n):
+                target = None if out is None else out.copy()
+                results.append(_threads.matmul(a, b, target))
+        np.testing.assert_allclose(results[0], a.astype(np.float64) @ b.astype(np.float64), rtol=1e-4, atol=2e-3)
+        np.testing.assert_array_equal(results[0], results[1])       # same pieces, same sums
+
+
+def test_the_caller_takes_every_piece_no_helper_takes(monkeypatch):
+    import numpy as np
+    from fastseq import _threads
+
+    class Asleep:                        # a helper that never wakes
+        def put(self, job):
+            pass
+    monkeypatch.setattr(_threads, "PRODUCT_PIECES", 2)
+    monkeypatch.setattr(_threads._HELPERS, "queues", [Asleep()])
+    a, b = np.ones((20, 650), np.float32), np.ones((650, 2600), np.float32)
+    with fastseq.threads(2):
+        np.testing.assert_array_equal(_threads.matmul(a, b), np.full((20, 2600), 650, np.float32))
+
+
+def test_a_failing_piece_raises_in_the_caller_after_every_piece_ends(monkeypatch):
+    import numpy as np
+    from fastseq import _threads
+
+    monkeypatch.setattr(_threads, "PRODUCT_PIECES", 2)
+    a, b = np.ones((20, 650), np.float32), np.ones((650, 2600), np.float32)
+    with fastseq.threads(2):
+        calls = _spy_on_products(monkeypatch, fail_on=1300)
+        with pytest.raises(MemoryError, match="piece failed"):
+            _threads.matmul(a, b)
+        assert len(calls) == 2
+        assert set(_blas_threads()) == {2}
 
 
 def test_machine_busy_is_opt_in_and_does_not_count_this_process(monkeypatch):

@@ -16,7 +16,7 @@ the same engine run for T=1, with the caller's state. Computation happens in Wx'
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq._threads import serial_blas
+from fastseq._threads import matmul
 from fastseq.kernels.recurrent import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
                                    gru_step_output, lstm_step_backward, lstm_step_forward,
                                    rnn_step_backward, rnn_step_forward)
@@ -118,8 +118,7 @@ class _Recurrence:
         Wx, b = self.params[0], self._bias()
         T, N, D = xs_tm.shape
         ax = affine_forward(xs_tm.reshape(T * N, D), Wx, b).reshape(T, N, Wx.shape[1])
-        with serial_blas(self.params[1].size * N):
-            hs, cs, state = self._steps_forward(ax, h0, c0)
+        hs, cs, state = self._steps_forward(ax, h0, c0)
         self._cache = (xs_tm, h0, hs, state)
         return hs, (cs[-1] if cs is not None else None)
 
@@ -134,21 +133,19 @@ class _Recurrence:
         if self.has_cell:
             dc = np.zeros((N, H), Wx.dtype) if dc is None else np.array(dc, dtype=Wx.dtype)
         dA = np.empty((T, N, self.blocks * H), dtype=Wx.dtype)
-        with serial_blas(self.params[1].size * N):
-            dh = self._steps_backward(dhs_tm, dh, dc, state, hs, h0, dA)
+        dh = self._steps_backward(dhs_tm, dh, dc, state, hs, h0, dA)
         dA2 = dA.reshape(T * N, self.blocks * H)
         h_prev = np.concatenate([h0[None], hs[:-1]]).reshape(T * N, H)
-        with serial_blas(T * N * (Wx.size + self.params[1].size)):
-            np.matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
-            self._weight_grad_h(h_prev, dA2, state)
-            if len(self.grads) == 3:
-                column_sums(dA2, self.grads[2])
-            dxs = (dA2 @ Wx.T).reshape(T, N, D)
+        matmul(xs_tm.reshape(T * N, D).T, dA2, out=self.grads[0])
+        self._weight_grad_h(h_prev, dA2, state)
+        if len(self.grads) == 3:
+            column_sums(dA2, self.grads[2])
+        dxs = matmul(dA2, Wx.T).reshape(T, N, D)
         self._backward_done = True
         return dxs, dh, dc
 
     def _weight_grad_h(self, h_prev, dA2, state):
-        np.matmul(h_prev.T, dA2, out=self.grads[1])
+        matmul(h_prev.T, dA2, out=self.grads[1])
 
     @property
     def cache_bytes(self):
@@ -169,7 +166,7 @@ class _RNNCell(_Recurrence):
         ah = np.empty_like(h0)
         h = h0
         for t in range(ax.shape[0]):
-            np.matmul(h, Wh, out=ah)
+            matmul(h, Wh, out=ah)
             rnn_step_forward(ax[t], ah, hs[t])
             h = hs[t]
         return hs, None, None
@@ -179,7 +176,7 @@ class _RNNCell(_Recurrence):
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
             rnn_step_backward(dh, hs[t], dA[t])
-            np.matmul(dA[t], WhT, out=dh)
+            matmul(dA[t], WhT, out=dh)
         return dh
 
 
@@ -197,7 +194,7 @@ class _LSTMCell(_Recurrence):
         ah = np.empty((N, 4 * H), dtype=ax.dtype)
         h, c = h0, c0
         for t in range(T):
-            np.matmul(h, Wh, out=ah)
+            matmul(h, Wh, out=ah)
             lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
             h, c = hs[t], cs[t]
         return hs, cs, (c0, cs, gates)
@@ -208,7 +205,7 @@ class _LSTMCell(_Recurrence):
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
             lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
-            np.matmul(dA[t], WhT, out=dh)
+            matmul(dA[t], WhT, out=dh)
         return dh
 
 
@@ -227,9 +224,9 @@ class _GRUCell(_Recurrence):
         ah_h = np.empty((N, H), dtype=ax.dtype)
         h = h0
         for t in range(T):
-            np.matmul(h, Wh_zr, out=ah_zr)
+            matmul(h, Wh_zr, out=ah_zr)
             gru_step_gates(ax[t], ah_zr, h, gates[t], rhs[t])
-            np.matmul(rhs[t], Wh_h, out=ah_h)
+            matmul(rhs[t], Wh_h, out=ah_h)
             gru_step_output(ax[t], ah_h, h, gates[t], hs[t])
             h = hs[t]
         return hs, None, (gates, rhs)
@@ -244,9 +241,9 @@ class _GRUCell(_Recurrence):
             dh += dhs[t]
             h_prev = hs[t - 1] if t > 0 else h0
             gru_step_backward_candidate(dh, gates[t], dA[t], dh_prev)
-            np.matmul(dA[t, :, 2 * H:], Wh_h_T, out=dhr)
+            matmul(dA[t, :, 2 * H:], Wh_h_T, out=dhr)
             gru_step_backward_gates(dh, dhr, gates[t], h_prev, dA[t], dh_prev)
-            np.matmul(dA[t, :, :2 * H], Wh_zr_T, out=back)
+            matmul(dA[t, :, :2 * H], Wh_zr_T, out=back)
             dh_prev += back
             dh, dh_prev = dh_prev, dh
         return dh
@@ -255,8 +252,8 @@ class _GRUCell(_Recurrence):
         _, rhs = state
         H = h_prev.shape[1]
         dWh = self.grads[1]
-        dWh[:, :2 * H] = h_prev.T @ dA2[:, :2 * H]
-        dWh[:, 2 * H:] = rhs.reshape(-1, H).T @ dA2[:, 2 * H:]
+        matmul(h_prev.T, dA2[:, :2 * H], out=dWh[:, :2 * H])
+        matmul(rhs.reshape(-1, H).T, dA2[:, 2 * H:], out=dWh[:, 2 * H:])
 
 
 class _Step:
