@@ -7,7 +7,8 @@ book's recipe and prints the test perplexity; Ctrl-C writes a checkpoint and exi
 ``fastseq train-seq2seq`` trains the book's seq2seq models on its toy sets;
 ``fastseq train-word2vec`` trains CBOW or skip-gram vectors (Hogwild, see ``fastseq.word2vec``);
 ``fastseq count`` turns a corpus into count-based word vectors (co-occurrence, PPMI, SVD),
-saves them and scores them on WordSim-353 and the analogy questions.
+saves them and scores them on WordSim-353 and the analogy questions;
+``fastseq train-esn`` fits an echo state network to the Mackey-Glass series.
 Every training command writes one run folder (``--out``; see ``fastseq.runs``) and takes
 ``--force`` to start over there; ``train-lm``, ``train-word2vec`` and ``train-seq2seq`` take
 ``--resume DIR``. The command line only parses and dispatches: the work, the thread policy
@@ -191,6 +192,26 @@ def _parser():
                           "(tcp://host:8786), or none for a local cluster of 2 workers (needs fastseq[dask])")
     _threads_arg(cnt, "kernel and BLAS threads (the stages run one after the other)")
     _run_args(cnt, "runs/count", resumable=False)
+
+    esn = sub.add_parser("train-esn", help="an echo state network (sparse reservoir, ridge readout) on a time series",
+                         description="Fits the readout teacher-forced on the first --train steps, then prints the "
+                                     "one-step NRMSE over the next --test steps and the closed-loop NRMSE over "
+                                     "--generate steps, each output fed back as the next input.")
+    esn.add_argument("--data", choices=["mackey-glass"], default="mackey-glass", help="the series (tau = 17)")
+    esn.add_argument("--units", type=_positive_int, default=500, help="reservoir size H")
+    esn.add_argument("--connectivity", type=_positive_float, default=0.1,
+                     help="share of units each unit receives input from, in (0, 1]")
+    esn.add_argument("--spectral-radius", type=_positive_float, default=1.25)
+    esn.add_argument("--leak", type=_positive_float, default=0.3, help="leak rate, in (0, 1]")
+    esn.add_argument("--input-scaling", type=_positive_float, default=1.0)
+    esn.add_argument("--ridge", type=float, default=1e-7, help="ridge regularisation of the readout (>= 0)")
+    esn.add_argument("--warmup", type=int, default=100, help="initial states left out of the fit")
+    esn.add_argument("--train", type=_positive_int, default=2000, help="steps to fit on")
+    esn.add_argument("--test", type=_positive_int, default=500, help="steps of one-step prediction")
+    esn.add_argument("--generate", type=_positive_int, default=100, help="steps of closed-loop prediction")
+    esn.add_argument("--seed", type=int, default=0)
+    _threads_arg(esn, "kernel threads (results do not depend on them)")
+    _run_args(esn, "runs/esn", resumable=False)
 
     sub.add_parser("warm-up", help="compile every command's kernels into numba's cache (once, after installing)",
                    description="Runs each command on a few hundred synthetic tokens in a temporary folder, so "
@@ -415,6 +436,21 @@ def count(args):
     return kv
 
 
+def train_esn(args):
+    """Fit and score an echo state network into a run folder; returns its scores."""
+    from fastseq.esn_train import train_esn as train
+
+    folder = _folder(args, os.path.join("runs", "esn"))
+    scores = train(folder, data=args.data, units=args.units, connectivity=args.connectivity,
+                   spectral_radius=args.spectral_radius, leak=args.leak, input_scaling=args.input_scaling,
+                   ridge=args.ridge, warmup=args.warmup, train=args.train, test=args.test, generate=args.generate,
+                   seed=args.seed, force=args.force, threads=args.threads)
+    print(f"one-step NRMSE {scores['one_step_nrmse']:.3e} over {args.test} steps; closed-loop NRMSE "
+          f"{scores['closed_loop_nrmse']:.3e} over {args.generate} steps")
+    _announce(folder)
+    return scores
+
+
 def warm_up(args):
     """Compile every command's kernels; prints the seconds per command."""
     from fastseq.warmup import warm_up as compile_all
@@ -424,7 +460,7 @@ def warm_up(args):
 
 
 COMMANDS = {"train-lm": train_lm, "eval-lm": eval_lm, "generate": generate, "train-seq2seq": train_seq2seq,
-            "train-word2vec": train_word2vec, "count": count, "warm-up": warm_up}
+            "train-word2vec": train_word2vec, "count": count, "train-esn": train_esn, "warm-up": warm_up}
 
 
 def main(argv=None):

@@ -1,14 +1,14 @@
 """Run folders: the one place where fastseq's training commands keep their files.
 
-Every command (``train-lm``, ``train-word2vec``, ``count``, ``train-seq2seq``) and its Python
+Every command (``train-lm``, ``train-word2vec``, ``count``, ``train-seq2seq``, ``train-esn``) and its Python
 function writes one folder of the same shape:
 
 * ``config.json``: the command and every option that decides the result;
 * ``log.jsonl``: one JSON line per epoch or stage (loss or perplexity, seconds, throughput,
   resident memory);
 * ``checkpoint.npz``: what ``--resume`` needs to continue exactly (commands that resume);
-* the product: ``best.npz`` (model parameters) or ``vectors.npz`` plus ``vectors.txt`` (word
-  vectors, also in the word2vec text format);
+* the product: ``best.npz`` (model parameters), ``vectors.npz`` plus ``vectors.txt`` (word
+  vectors, also in the word2vec text format) or ``esn.npz`` (an echo state network);
 * a PNG curve when matplotlib is installed.
 
 ``RunFolder`` owns the rules, all applied before any work starts:
@@ -41,7 +41,7 @@ __all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "re
 
 # Every name a run may write, for every command: --force deletes these and nothing else.
 RUN_FILES = ("config.json", "log.jsonl", "checkpoint.npz", "best.npz", "vectors.npz", "vectors.txt", "vocab.txt",
-             "perplexity.png", "loss.png", "accuracy.png", "attention.png")
+             "esn.npz", "perplexity.png", "loss.png", "accuracy.png", "attention.png", "prediction.png")
 LOCK = ".lock"
 
 

@@ -81,8 +81,14 @@ def _seq2seq(tmp, threads):
                       threads=threads)
 
 
+def _esn(tmp, threads):
+    from fastseq.esn_train import train_esn
+
+    train_esn(tmp, units=20, train=120, test=10, generate=5, warmup=10, threads=threads, progress=False)
+
+
 JOBS = {"train-lm, eval-lm, generate": _language_models, "train-word2vec": _word2vec, "count": _count,
-        "train-seq2seq": _seq2seq}
+        "train-seq2seq": _seq2seq, "train-esn": _esn}
 
 
 def warm_up(report=print):

@@ -15,8 +15,10 @@ def test_warm_up_leaves_nothing_to_compile(tmp_path):
     done = _fastseq("warm-up", env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "warm-up done" in done.stdout and "train-lm" in done.stdout and "count" in done.stdout
+    assert "train-esn" in done.stdout
     env["NUMBA_DEBUG_CACHE"] = "1"
-    for command in (["train-lm", "--epochs", "1", "--train-tokens", "2000"], ["count"]):
+    for command in (["train-lm", "--epochs", "1", "--train-tokens", "2000"], ["count"],
+                    ["train-esn", "--units", "100", "--train", "300", "--test", "50", "--generate", "10"]):
         run = _fastseq(*command, "--out", str(tmp_path / command[0]), env=env)
         assert run.returncode == 0, run.stderr[-2000:]
         log = run.stdout + run.stderr
