@@ -66,7 +66,8 @@ def set_num_threads(n):
 
 @contextlib.contextmanager
 def threads(n):
-    """Context manager: ``n`` threads for numba and BLAS inside the block, restored after it."""
+    """Context manager: ``n`` threads for numba, BLAS and split products inside the block,
+    restored after it."""
     with policy(n, n):
         yield n
 
@@ -76,9 +77,9 @@ def policy(blas, kernels, products=None):
     """Context manager: BLAS pools limited to ``blas`` threads, numba's parallel kernels to
     ``kernels`` and the layers' split matrix products (``matmul``) to ``products`` (default:
     ``blas``) inside the block; all restored after it. The training functions apply their own:
-    the language models and seq2seq run their products split over their threads with BLAS's
-    own pool and the elementwise kernels on one thread (pools that spin would fight for the
-    cores); word2vec and counting run their kernels threaded."""
+    the language models and seq2seq split their products over their threads, with OpenBLAS's
+    own pool and numba's elementwise kernels on one thread each (pools that spin would fight
+    for the cores); word2vec and counting run their kernels threaded."""
     blas, kernels = _check_count(blas), _check_count(kernels)
     products = blas if products is None else _check_count(products)
     old_numba, old_products = numba.get_num_threads(), _product_threads[0]

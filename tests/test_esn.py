@@ -91,6 +91,7 @@ def test_mackey_glass_is_learned_teacher_forced_and_in_closed_loop():
     ({"connectivity": 1.5}, r"connectivity must be a number in \(0, 1\]"),
     ({"leak": 0}, "leak must be a number in"),
     ({"noise": -0.1}, "noise must be a number in"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
 ])
 def test_bad_hyper_parameters_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -89,6 +89,7 @@ def random_reservoir(units, connectivity, radius, seed=0, dtype=np.float64):
     is ``radius``."""
     where = "random_reservoir"
     units = _count(where, "units", units)
+    seed = _count(where, "seed", seed, low=0)
     connectivity = _number(where, "connectivity", connectivity, 0, 1)
     radius = _number(where, "spectral_radius", radius, 0, np.inf, high_open=True)
     per_row = max(1, int(round(connectivity * units)))
