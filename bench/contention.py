@@ -4,8 +4,9 @@ ratio. Every workload runs in a fresh process, as a user would run it.
 
     python bench/contention.py [--rounds 3] [--only NAME ...]
 
-Workloads: the book's ch05/train.py and the first 5 progress lines of ch06/train_rnnlm.py
-under the drop-in, and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training
+Workloads: the book's ch01/train.py, ch03/train.py, ch05/train.py, the first 6 lines of
+ch07/train_seq2seq.py and the first 5 progress lines of ch06/train_rnnlm.py under the drop-in,
+and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training
 iterations; ``fastseq count`` on PTB; one epoch of ``fastseq train-word2vec`` on PTB; one epoch
 of ``fastseq train-seq2seq``. PyTorch on the same iterations is the anchor when it is installed.
 Medians of ``--rounds`` runs; quiet and busy alternate, so drift hits both.
@@ -101,8 +102,11 @@ def workloads(tree, scratch):
             def run():
                 return bo.run_script(tree, script, mode, max_lines=lines, timeout=1800)[1]
             return run
-        out["ch05/train.py, drop-in"] = book("ch05/train.py", "fastseq", None)
-        out["ch05/train.py, the book"] = book("ch05/train.py", "book", None)
+        for script in ("ch01/train.py", "ch03/train.py", "ch05/train.py"):
+            out[f"{script}, drop-in"] = book(script, "fastseq", None)
+            out[f"{script}, the book"] = book(script, "book", None)
+        out["ch07/train_seq2seq.py 6 lines, drop-in"] = book("ch07/train_seq2seq.py", "fastseq", 6)
+        out["ch07/train_seq2seq.py 6 lines, the book"] = book("ch07/train_seq2seq.py", "book", 6)
         out["ch06/train_rnnlm.py 5 lines, drop-in"] = book("ch06/train_rnnlm.py", "fastseq", 5)
         out["ch06/train_rnnlm.py 5 lines, the book"] = book("ch06/train_rnnlm.py", "book", 5)
     iterations("Rnnlm iteration (s)", "rnnlm", 30)
