@@ -19,6 +19,13 @@ def float_array(where, name, x, ndims=None):
     return x
 
 
+def integer(where, name, value, low=1):
+    """``value`` as an int, after refusing anything but an integer (bools included) ``>= low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def gradient(where, name, g, shape, dtype):
     """An incoming gradient as a C-contiguous ``dtype`` array of ``shape``; a ``g`` that
     broadcasts to it (a scalar, a missing axis) is broadcast, as NumPy would in the book."""

@@ -17,6 +17,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq import _validate as v
 from fastseq._threads import available_cores, policy
 from fastseq.datasets.mackey_glass import mackey_glass, nrmse
 from fastseq.models.esn import EchoStateNetwork
@@ -35,8 +36,7 @@ def train_esn(out, data="mackey-glass", units=500, connectivity=0.1, spectral_ra
     if data not in DATA:
         raise ValueError(f"train_esn: data must be one of {', '.join(DATA)}, got {data!r}")
     for name, value in (("train", train), ("test", test), ("generate", generate)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"train_esn: {name} must be an integer >= 1, got {value!r}")
+        v.integer("train_esn", name, value)
     config = {"data": data, "units": units, "connectivity": connectivity, "spectral_radius": spectral_radius,
               "leak": leak, "input_scaling": input_scaling, "ridge": ridge, "warmup": warmup, "train": train,
               "test": test, "generate": generate, "seed": seed}

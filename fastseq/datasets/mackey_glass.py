@@ -8,12 +8,13 @@ tau = 17 the series is chaotic. Deterministic: no random start.
 """
 import numpy as np
 
+from fastseq import _validate as v
+
 
 def mackey_glass(n_steps, tau=17, a=0.2, b=0.1, n=10, x0=1.2, substeps=10):
     """The series sampled every time unit: (n_steps,) float64."""
     for name, value in (("n_steps", n_steps), ("tau", tau), ("substeps", substeps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"mackey_glass: {name} must be an integer >= 1, got {value!r}")
+        v.integer("mackey_glass", name, value)
     h = 1.0 / substeps
     lag = tau * substeps
     total = n_steps * substeps

@@ -35,12 +35,6 @@ def _number(where, name, value, low, high, low_open=True, high_open=False):
     return float(value)
 
 
-def _count(where, name, value, low=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{where}: {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def available_memory():
     """Bytes of memory available to a new allocation (Linux ``MemAvailable``; elsewhere the
     free physical pages), or None where it cannot be read."""
@@ -88,8 +82,8 @@ def random_reservoir(units, connectivity, radius, seed=0, dtype=np.float64):
     standard normal weights in distinct random columns, all scaled so that the spectral radius
     is ``radius``."""
     where = "random_reservoir"
-    units = _count(where, "units", units)
-    seed = _count(where, "seed", seed, low=0)
+    units = v.integer(where, "units", units)
+    seed = v.integer(where, "seed", seed, low=0)
     connectivity = _number(where, "connectivity", connectivity, 0, 1)
     radius = _number(where, "spectral_radius", radius, 0, np.inf, high_open=True)
     per_row = max(1, int(round(connectivity * units)))
@@ -127,7 +121,7 @@ class TimeReservoir:
     def __init__(self, input_dim, units, connectivity=0.1, spectral_radius=0.9, leak=1.0, input_scaling=1.0,
                  bias_scaling=0.0, noise=0.0, seed=0, stateful=True, dtype=np.float64):
         where = "TimeReservoir"
-        input_dim = _count(where, "input_dim", input_dim)
+        input_dim = v.integer(where, "input_dim", input_dim)
         self.leak = _number(where, "leak", leak, 0, 1)
         input_scaling = _number(where, "input_scaling", input_scaling, 0, np.inf, low_open=False, high_open=True)
         bias_scaling = _number(where, "bias_scaling", bias_scaling, 0, np.inf, low_open=False, high_open=True)

@@ -23,9 +23,7 @@ class EchoStateNetwork:
     def __init__(self, input_dim, units, ridge=1e-6, warmup=100, **reservoir):
         self.reservoir = TimeReservoir(input_dim, units, **reservoir)
         self.readout = Ridge(ridge)
-        if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
-            raise ValueError(f"EchoStateNetwork: warmup must be an integer >= 0, got {warmup!r}")
-        self.warmup = int(warmup)
+        self.warmup = v.integer("EchoStateNetwork", "warmup", warmup, low=0)
 
     def states(self, u, progress=None, chunk=1000):
         """The reservoir's states over u (N, T, D), carried on from its last state, computed
@@ -63,8 +61,7 @@ class EchoStateNetwork:
         one sequence first): the first is the prediction that follows the last input seen, and
         each is fed back as the next input."""
         where = "EchoStateNetwork.generate"
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            raise ValueError(f"{where}: steps must be an integer >= 0, got {steps!r}")
+        v.integer(where, "steps", steps, low=0)
         if self.readout.Wout is None:
             raise RuntimeError(f"{where}: fit the network first")
         r = self.reservoir
