@@ -44,6 +44,6 @@ def set_language(lang):
     _LANGUAGE.set(lang, "set_language")
 
 
-def phrase(key):
-    """The phrase ``key`` (a %-format string) in the current language."""
-    return _PHRASES[get_language()][key]
+def phrase(key, lang=None):
+    """The phrase ``key`` (a %-format string) in ``lang`` (default: the current language)."""
+    return _PHRASES[lang or get_language()][key]

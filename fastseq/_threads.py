@@ -24,6 +24,7 @@ for every thread count and load.
 import contextlib
 import os
 import queue
+import sys
 import threading
 import time
 import warnings
@@ -97,7 +98,28 @@ def policy(blas, kernels, products=None):
 # work. Beside another CPU-bound process, OpenBLAS's second thread made a 50x100 @ 100x418
 # float32 product take 2.6 ms against 72 µs on one thread (measured here).
 BLAS_MIN_WORK = 1 << 24
-_blas_libs = None
+# The BLAS libraries' switches, and len(sys.modules) when they were found: an import since may
+# have loaded another BLAS (SciPy's, with scipy.linalg), so they are looked for again then.
+_blas_switches = [None, -1]
+
+
+def _find_blas_switches():
+    """``(get, set)`` thread-count functions of every BLAS library loaded now. For OpenBLAS on
+    its own threads these are the library's C functions, called directly: a small product
+    switches them twice, and threadpoolctl's methods (symbol lookup and thread bookkeeping on
+    every call) cost about as much as the product. Other libraries keep threadpoolctl's."""
+    switches = []
+    for c in ThreadpoolController().lib_controllers:
+        if c.user_api != "blas":
+            continue
+        get = put = None
+        if c.internal_api == "openblas" and getattr(c, "threading_layer", None) == "pthreads":
+            lookup = getattr(c, "_get_symbol", lambda name: None)
+            get, put = lookup("openblas_get_num_threads"), lookup("openblas_set_num_threads")
+        if get is None or put is None:
+            get, put = c.get_num_threads, c.set_num_threads
+        switches.append((get, put))
+    return switches
 
 
 class _SerialBlas:
@@ -107,19 +129,20 @@ class _SerialBlas:
         self._saved = []
 
     def __enter__(self):
-        global _blas_libs
-        if _blas_libs is None:      # numpy's BLAS, loaded with numpy: found once, on first use
-            _blas_libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-        saved = [c.get_num_threads() for c in _blas_libs]
-        self._saved.append(saved)
-        for c, n in zip(_blas_libs, saved):
+        if _blas_switches[1] != len(sys.modules):
+            _blas_switches[:] = _find_blas_switches(), len(sys.modules)
+        switches = _blas_switches[0]
+        saved = [get() for get, _ in switches]
+        self._saved.append((switches, saved))
+        for (_, put), n in zip(switches, saved):
             if n != 1:
-                c.set_num_threads(1)
+                put(1)
 
     def __exit__(self, *exc):
-        for c, n in zip(_blas_libs, self._saved.pop()):
+        switches, saved = self._saved.pop()
+        for (_, put), n in zip(switches, saved):
             if n != 1:
-                c.set_num_threads(n)
+                put(n)
 
 
 one_blas_thread = _SerialBlas()

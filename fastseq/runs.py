@@ -373,19 +373,47 @@ def read_log(folder):
         raise RunError(f"{path} is unreadable ({exc})") from None
 
 
-def save_curve(path, series, xlabel, ylabel, log_scale=False, ylim=None):
+# Installed fonts that draw Hangul, by family name: matplotlib's default (DejaVu Sans) has none.
+HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "AppleGothic",
+                "Apple SD Gothic Neo", "UnDotum", "Baekmuk Gulim")
+_hangul_font = []
+
+
+def hangul_font():
+    """The family name of an installed font with Hangul glyphs (the first of HANGUL_FONTS that
+    matplotlib knows), or None; looked up once."""
+    if not _hangul_font:
+        from matplotlib import font_manager
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        _hangul_font.append(next((name for name in HANGUL_FONTS if name in installed), None))
+    return _hangul_font[0]
+
+
+def _has_hangul(text):
+    return any("\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f" or "\uac00" <= ch <= "\ud7a3"
+               for ch in text)
+
+
+def save_curve(path, series, xlabel, ylabel, log_scale=False, ylim=None, fallback_labels=None):
     """A PNG of ``series`` (label → (x, y)) at ``path``, written atomically; None without
-    matplotlib."""
+    matplotlib. Axis labels with Hangul are drawn in an installed Korean font (``hangul_font``);
+    where there is none, ``fallback_labels`` ((xlabel, ylabel), e.g. the English ones) replace
+    them, rather than boxes and a warning per missing glyph."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         return None
+    font = None
+    if _has_hangul(xlabel + ylabel):
+        font = hangul_font()
+        if font is None and fallback_labels is not None:
+            xlabel, ylabel = fallback_labels
     fig = Figure()
     ax = fig.subplots()
     for label, (x, y) in series.items():
         ax.plot(x, y, "o-" if 0 < len(x) < 30 else "-", label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel, fontfamily=font)
+    ax.set_ylabel(ylabel, fontfamily=font)
     if log_scale:
         ax.set_yscale("log")
     if ylim is not None:

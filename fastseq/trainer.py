@@ -54,7 +54,8 @@ def _save_curve(values, eval_interval, ylabel, ylim, path):
     """Write ``values`` against iterations as a PNG at ``path`` and say so; None without
     matplotlib. ``ylabel`` is a phrase key ("loss" or "perplexity")."""
     written = save_curve(path, {"train": (np.arange(len(values)), values)}, phrase("iterations") % eval_interval,
-                         phrase(ylabel), ylim=ylim)
+                         phrase(ylabel), ylim=ylim,
+                         fallback_labels=(phrase("iterations", "en") % eval_interval, phrase(ylabel, "en")))
     if written is None:
         print("plot: matplotlib is not installed (pip install fastseq[plot]); no figure written")
     else:

@@ -89,6 +89,21 @@ def test_small_products_take_one_blas_thread_and_large_ones_fixed_pieces(monkeyp
         monkeypatch.undo()
 
 
+def test_one_blas_thread_covers_blas_libraries_loaded_after_its_first_use(monkeypatch):
+    import sys
+
+    import scipy.linalg  # noqa: F401  (SciPy's own BLAS, beside NumPy's)
+    from fastseq import _threads
+
+    # as if the libraries had been looked for before any import loaded a BLAS
+    monkeypatch.setattr(_threads, "_blas_switches", [[], len(sys.modules) - 1])
+    with fastseq.threads(2):
+        with _threads.one_blas_thread:
+            assert _blas_threads() and set(_blas_threads()) == {1}
+        assert set(_blas_threads()) == {2}
+    assert len(_threads._blas_switches[0]) == len(_blas_threads())
+
+
 def test_split_products_equal_numpy_for_views_and_any_thread_count(monkeypatch):
     import numpy as np
     from fastseq import _threads

@@ -94,6 +94,39 @@ def test_plot_writes_png(tmp_path, capsys):
     assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG" and path.endswith("loss.png")
 
 
+@pytest.mark.parametrize("font", [None, "DejaVu Sans"])
+def test_korean_plot_labels_use_a_hangul_font_or_english_and_never_warn(tmp_path, monkeypatch, font):
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    from fastseq import runs
+    from fastseq._lang import get_language, set_language
+
+    monkeypatch.setattr(runs, "_hangul_font", [font])   # font: what the machine is said to have
+    labels = []
+    real_savefig = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (
+        labels.append([(t.get_text(), t.get_fontfamily()) for t in (fig.axes[0].xaxis.label, fig.axes[0].yaxis.label)]),
+        real_savefig(fig, *a, **k))[1])
+    trainer = RnnlmTrainer(None, None)
+    trainer.ppl_list, trainer.eval_interval = [300.0, 200.0, 150.0], 20
+    old = get_language()
+    set_language("ko")
+    try:
+        with warnings.catch_warnings():
+            # no "Glyph ... missing" warnings (DejaVu Sans only stands in for a Korean font)
+            warnings.simplefilter("error" if font is None else "ignore")
+            trainer.plot(path=str(tmp_path / "ppl.png"))
+    finally:
+        set_language(old)
+    if font is None:
+        assert [text for text, _ in labels[0]] == ["iterations (x20)", "perplexity"]
+    else:
+        assert labels[0] == [("반복 (x20)", [font]), ("퍼플렉서티", [font])]
+    assert (tmp_path / "ppl.png").read_bytes()[:4] == b"\x89PNG"
+
+
 class _Recorder:
     """A model that records the targets of every batch it sees (loss 0, nothing to learn)."""
 
