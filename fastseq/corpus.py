@@ -4,7 +4,9 @@
 sorted path order), plain or compressed (``.gz``, ``.bz2``, ``.xz``), in chunks of
 ``chunk_bytes``, never whole. The hot path is ``fastseq.kernels.tokenize``: raw bytes are split
 into words and looked up in a hash table by a numba kernel, and each chunk's word ids go to a
-temporary file on disk (the words are counted from it afterwards). Memory is the vocabulary plus one chunk; the ids are never Python
+temporary file on disk (the words are counted from it afterwards). With two threads or more
+(``fastseq.threads``), a chunk is scanned as two halves at once, the second into a side table
+whose new words are then appended to the main one in order: the ids are the same. Memory is the vocabulary plus one chunk; the ids are never Python
 objects.
 
 Tokenising (``tokenize``):
@@ -39,11 +41,13 @@ import lzma
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq._threads import get_num_threads
 from fastseq.kernels import tokenize as kernels
 
 __all__ = ["Corpus", "read_corpus"]
@@ -136,6 +140,34 @@ class _Table:
             arena = np.concatenate([arena, np.zeros(max(arena.shape[0], need_bytes), np.uint8)])
         self.arrays = (slots, starts, arena, state)
 
+    def clear(self):
+        """Empty the table, keeping its arrays."""
+        slots, _, _, state = self.arrays
+        slots.fill(-1)
+        state[:] = 0
+
+    def scan(self, buf, eos_word, flags):
+        """The entries of ``buf``'s words (int32 (n,)), new words added, the table grown as needed."""
+        out = np.empty(buf.shape[0], np.int32)
+        pos, n_out = 0, 0
+        while True:
+            pos, n_out = kernels.scan_words(buf, pos, self.arrays, eos_word, flags, out, n_out)
+            if pos == buf.shape[0]:
+                return out[:n_out]
+            self.grow(buf.shape[0] - pos)
+
+    def merge(self, side):
+        """Add ``side``'s words that this table lacks, in ``side``'s order; returns int32 (E,):
+        each ``side`` entry's entry here."""
+        starts, state = side.arrays[1], side.arrays[3]
+        mapping = np.empty(int(state[0]), np.int32)
+        e = 0
+        while True:
+            e = kernels.merge_entries(side.arrays, self.arrays, mapping, e)
+            if e == mapping.shape[0]:
+                return mapping
+            self.grow(int(starts[e + 1] - starts[e]))
+
     def words(self):
         """The raw words as bytes, in entry order."""
         slots, starts, arena, state = self.arrays
@@ -145,26 +177,35 @@ class _Table:
         return [raw[bounds[e]:bounds[e + 1]] for e in range(n)]
 
 
+def _distinct_words(raw_words, raw_counts, lower):
+    """(words, counts int64, raw entry → word int64): the raw words decoded as UTF-8 (and, with
+    ``lower``, lower-cased beyond ASCII), merged where two became one, in first-appearance order."""
+    try:                                   # words hold no white space, so "\n" joins them losslessly
+        decoded = b"\n".join(raw_words).decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        for raw in raw_words:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"read_corpus: paths: the input is not UTF-8 text (word {raw[:40]!r}: "
+                                 f"{exc.reason})") from None
+        raise
+    if lower:
+        decoded = [w.lower() if not w.isascii() else w for w in decoded]
+    index = dict.fromkeys(decoded)
+    if len(index) == len(decoded):         # no two raw words became one word
+        return decoded, raw_counts.astype(np.int64), np.arange(len(decoded), dtype=np.int64)
+    words = list(index)
+    position = {w: k for k, w in enumerate(words)}
+    raw_to_word = np.fromiter(map(position.__getitem__, decoded), np.int64, count=len(decoded))
+    counts = np.bincount(raw_to_word, weights=raw_counts, minlength=len(words)).astype(np.int64)
+    return words, counts, raw_to_word
+
+
 def _vocabulary(raw_words, raw_counts, lower, min_count, max_vocab_size):
     """(words, counts, unk, raw entry → id int32): the rules of the module docstring."""
-    index, words, counts = {}, [], []
-    raw_to_word = np.empty(len(raw_words), np.int64)
-    for e, raw in enumerate(raw_words):
-        try:
-            word = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"read_corpus: paths: the input is not UTF-8 text (word {raw[:40]!r}: "
-                             f"{exc.reason})") from None
-        if lower and not raw.isascii():
-            word = word.lower()
-        k = index.setdefault(word, len(words))
-        if k == len(words):
-            words.append(word)
-            counts.append(0)
-        counts[k] += int(raw_counts[e])
-        raw_to_word[e] = k
-    counts = np.array(counts, np.int64)
-    unk = index.get(UNK)
+    words, counts, raw_to_word = _distinct_words(raw_words, raw_counts, lower)
+    unk = words.index(UNK) if UNK in words else None
     keep = counts >= min_count
     if unk is not None:
         keep[unk] = False                  # the corpus's own <unk> is placed on its own, below
@@ -223,9 +264,11 @@ def _load_cached(folder, files):
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         ids = np.load(folder / "ids.npy", mmap_mode="r", allow_pickle=False)
-        with open(folder / "vocab.tsv", encoding="utf-8") as f:
-            rows = [line.rstrip("\n").split("\t") for line in f]
-        words, counts = [r[0] for r in rows], np.array([int(r[1]) for r in rows], np.int64)
+        with open(folder / "vocab.tsv", encoding="utf-8", newline="\n") as f:
+            fields = f.read().replace("\t", "\n").split("\n")     # words hold no white space
+        if fields[-1] != "" or len(fields) % 2 != 1:
+            return None
+        words, counts = fields[0:-1:2], np.array(fields[1::2], dtype=object).astype(np.int64)
     except (OSError, ValueError, IndexError, KeyError):
         return None
     if ids.dtype != np.int32 or ids.ndim != 1 or ids.shape[0] != meta.get("tokens") or len(words) != meta.get("words"):
@@ -233,28 +276,59 @@ def _load_cached(folder, files):
     return Corpus(ids, words, counts, meta.get("unk"), files, folder)
 
 
+# A chunk is scanned as two halves at once, the second half into a side table merged into the
+# main one afterwards, when each half has at least this many bytes and fastseq's thread setting
+# (``fastseq.threads``) allows two threads. Ids are the same either way.
+SPLIT_MIN_BYTES = 1 << 20
+_IS_ASCII_SPACE = np.zeros(256, bool)
+_IS_ASCII_SPACE[list(_ASCII_SPACE)] = True
+
+
+def _middle_cut(chunk):
+    """An index near the middle of ``chunk`` just after an ASCII white-space byte, where no word
+    or multi-byte character is cut; 0 when the second half has none."""
+    mid = chunk.shape[0] // 2
+    step = 1 << 12
+    for lo in range(mid, chunk.shape[0], step):
+        hits = np.flatnonzero(_IS_ASCII_SPACE[chunk[lo:lo + step]])
+        if hits.size:
+            return lo + int(hits[0]) + 1
+    return 0
+
+
 def _scan(files, lower, flags, chunk_bytes, raw_file, progress):
     """Pass over the input: the hash table of raw words, and their entry ids written to
     ``raw_file`` (int32). Returns (table, tokens)."""
-    table = _Table()
+    table, side = _Table(), None
     eos_word = np.frombuffer(EOS.encode(), np.uint8).copy()
     total = sum(f.stat().st_size for f in files)
     tokens = 0
-    with tqdm(total=total, unit="B", unit_scale=True, desc="reading", dynamic_ncols=True,
-              disable=None if progress is None else not progress) as bar:
-        for chunk in _chunks(files, chunk_bytes, bar):
-            if lower:
-                kernels.ascii_lower(chunk)
-            out = np.empty(chunk.shape[0], np.int32)
-            pos, n_out = 0, 0
-            while True:
-                pos, n_out = kernels.scan_words(chunk, pos, table.arrays, eos_word, flags, out, n_out)
-                if pos == chunk.shape[0]:
-                    break
-                table.grow(chunk.shape[0] - pos)
-            raw_file.write(out[:n_out].tobytes())
-            tokens += n_out
-            bar.set_postfix_str(f"{tokens:,} words")
+    helper = ThreadPoolExecutor(1, thread_name_prefix="fastseq-scan") if get_num_threads() >= 2 else None
+    try:
+        with tqdm(total=total, unit="B", unit_scale=True, desc="reading", dynamic_ncols=True,
+                  disable=None if progress is None else not progress) as bar:
+            for chunk in _chunks(files, chunk_bytes, bar):
+                if lower:
+                    kernels.ascii_lower(chunk)
+                cut = _middle_cut(chunk) if helper is not None and chunk.shape[0] >= 2 * SPLIT_MIN_BYTES else 0
+                if cut:
+                    side = side or _Table()
+                    side.clear()
+                    pending = helper.submit(side.scan, chunk[cut:], eos_word, flags)
+                    try:
+                        first = table.scan(chunk[:cut], eos_word, flags)
+                    finally:                    # the side table is read only once its scan ends
+                        second = pending.result()
+                    parts = (first, table.merge(side)[second])
+                else:
+                    parts = (table.scan(chunk, eos_word, flags),)
+                for ids in parts:
+                    raw_file.write(ids.tobytes())
+                    tokens += ids.shape[0]
+                bar.set_postfix_str(f"{tokens:,} words")
+    finally:
+        if helper is not None:
+            helper.shutdown(wait=True)
     return table, tokens
 
 

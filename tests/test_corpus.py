@@ -4,6 +4,7 @@ import gzip
 import lzma
 import os
 import sys
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -51,11 +52,26 @@ def read_corpus_text(text, **options):
         return read_corpus(path, cache=False, progress=False, **options)
 
 
+@pytest.mark.parametrize("split", ["one thread", "halves on two threads"])
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(texts=st.lists(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=60).map("".join),
                       min_size=1, max_size=3),
        options=OPTIONS, chunk=st.integers(1, 40))
-def test_equals_the_python_twin(tmp_path_factory, texts, options, chunk):
+def test_equals_the_python_twin(tmp_path_factory, split, texts, options, chunk):
+    """Chunk by chunk on one thread, and with every chunk of 2 bytes or more scanned as two
+    halves at once, the second merged into the first (SPLIT_MIN_BYTES = 1)."""
+    import fastseq
+    from fastseq import corpus
+
+    import numba
+
+    two = min(2, numba.config.NUMBA_NUM_THREADS)     # 2 wherever the machine has 2 cores
+    threads, min_bytes = (1, corpus.SPLIT_MIN_BYTES) if split == "one thread" else (two, 1)
+    with mock.patch.object(corpus, "SPLIT_MIN_BYTES", min_bytes), fastseq.threads(threads):
+        _check_against_twin(tmp_path_factory, texts, options, chunk)
+
+
+def _check_against_twin(tmp_path_factory, texts, options, chunk):
     folder = tmp_path_factory.mktemp("texts")
     paths = []
     for k, text in enumerate(texts):

@@ -14,7 +14,9 @@ appearance, and their bytes are kept in one arena. The table is a tuple ``(slots
 (4 * 2**k,), starts int64 (E + 1,), arena uint8 (A,), state int64 (2,))``: a slot is four
 int64 (hash, first 8 bytes, next 8 bytes, entry | length << 32; -1 when empty), entry e's
 bytes are ``arena[starts[e]:starts[e + 1]]``, and ``state`` = (entries used, arena bytes
-used). ``fastseq.corpus`` grows it when ``scan_words`` stops for room, and counts the entries
+used). ``fastseq.corpus`` grows it when ``scan_words`` stops for room (``scan_words`` releases
+the GIL, so two threads may scan two halves of a chunk into two tables, the second merged into
+the first by ``merge_entries``), and counts the entries
 afterwards from the ids (``np.bincount``), which keeps the scan to about one memory access per
 word; ``bench/corpus_scale.py`` measures it against gensim.
 """
@@ -145,7 +147,7 @@ def _room(table, length):
             and state[1] + length <= arena.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scan_words(buf, pos, table, eos_word, flags, out, n_out):
     """Tokenise ``buf[pos:]`` (uint8, ending at a word boundary) into ``table``, writing each
     word's entry to ``out[n_out:]`` (int32, room for one per byte). ``flags`` (uint8 (2,)):
@@ -181,6 +183,21 @@ def scan_words(buf, pos, table, eos_word, flags, out, n_out):
         out[n_out] = _word_id(buf, start, i, table)
         n_out += 1
     return n, n_out
+
+
+@njit(cache=True)
+def merge_entries(side, table, mapping, first):
+    """Look up entries ``first:`` of the table ``side`` in ``table``, appending the ones it
+    lacks in ``side``'s order, and write each one's entry there to ``mapping`` (int32, one per
+    ``side`` entry). Returns the side entry where it stopped because ``table`` needs room (grow
+    it and call again from there), else the number of ``side`` entries."""
+    starts, arena, state = side[1], side[2], side[3]
+    for e in range(first, state[0]):
+        start, end = starts[e], starts[e + 1]
+        if not _room(table, end - start):
+            return e
+        mapping[e] = _word_id(arena, start, end, table)
+    return state[0]
 
 
 @njit(cache=True)
