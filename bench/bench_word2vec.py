@@ -8,7 +8,7 @@ import pytest
 from fastseq import models
 from fastseq.datasets import ptb
 from fastseq.kernels.sampling import alias_table
-from fastseq.kernels.word2vec import train_span
+from fastseq.kernels.word2vec import CBOW, SKIPGRAM, SKIPGRAM_SHARED, train_span
 from fastseq.layers import negative_sampling as F
 from fastseq.optimizers import Adam
 from fastseq.reference import negative_sampling as R
@@ -63,8 +63,11 @@ def test_cbow_step(benchmark, paired, corpus, impl):
            rounds=5 if impl == "reference" else 30)
 
 
+MODES = {"cbow": CBOW, "skipgram": SKIPGRAM, "skipgram-shared": SKIPGRAM_SHARED}
+
+
 @pytest.mark.parametrize("impl", ["fast", "reference"])
-@pytest.mark.parametrize("model", ["cbow", "skipgram"])
+@pytest.mark.parametrize("model", list(MODES))
 def test_hogwild_span(benchmark, paired, corpus, model, impl):
     """One thread over the first 2,000 PTB words (window 5, dim 100, 5 negatives): the kernel
     against its Python twin, both starting from the same weights every round."""
@@ -74,7 +77,7 @@ def test_hogwild_span(benchmark, paired, corpus, model, impl):
     prob, alias = alias_table(p / p.sum())
     W_in0 = ((rng.random((V, 100)) - 0.5) / 100).astype(np.float32)
     span = ids[:2000].astype(np.int32)
-    args = (prob, alias, 5, 5, model == "cbow", 0.025, 0.0, 1e6)
+    args = (prob, alias, 5, 5, MODES[model], 0.025, 0.0, 1e6)
     loss, pairs = np.zeros(4), np.zeros(4, dtype=np.int64)
 
     def run():
@@ -87,14 +90,16 @@ def test_hogwild_span(benchmark, paired, corpus, model, impl):
            rounds=3 if impl == "reference" else 20)
 
 
-@pytest.mark.parametrize("model", ["cbow", "skipgram"])
+@pytest.mark.parametrize("model", list(MODES))
 def test_hogwild_words_per_second(benchmark, paired, corpus, model):
-    """One epoch on full PTB (window 5, dim 100, 5 negatives, sample 1e-3); words/s in extra_info."""
+    """One epoch on full PTB (window 5, dim 100, 5 negatives, sample 1e-3); words/s in extra_info.
+    "skipgram-shared" is skip-gram with shared negatives, paired with gensim's skip-gram."""
     ids, V = corpus
     stats = []
+    options = {"model": "skipgram", "shared_negatives": True} if model == "skipgram-shared" else {"model": model}
 
     def epoch():
-        stats.append(train_word2vec(ids, V, model=model, epochs=1, progress=False).epochs[0])
+        stats.append(train_word2vec(ids, V, **options, epochs=1, progress=False).epochs[0])
     paired(benchmark, f"word2vec {model} 1 epoch full PTB ({numba.get_num_threads()} threads)", "fast", epoch, rounds=3)
     seconds = benchmark.stats.stats.median          # the timed rounds' median, as in the summary table
     benchmark.extra_info["effective_words_per_s"] = float(np.median([s["words"] for s in stats]) / seconds)
@@ -103,7 +108,7 @@ def test_hogwild_words_per_second(benchmark, paired, corpus, model):
           f"{benchmark.extra_info['raw_words_per_s']:,.0f} raw words/s")
 
 
-@pytest.mark.parametrize("model", ["cbow", "skipgram"])
+@pytest.mark.parametrize("model", list(MODES))
 def test_hogwild_gensim(benchmark, paired, corpus, model):
     """gensim's Word2Vec on the same corpus and settings, when installed (an optional anchor):
     the vocabulary is built once, outside the timing; each round is one ``train`` epoch."""
@@ -111,7 +116,7 @@ def test_hogwild_gensim(benchmark, paired, corpus, model):
     ids, V = corpus
     words = [str(w) for w in ids]
     sentences = [words[i:i + 10000] for i in range(0, ids.size, 10000)]
-    w2v = gensim_models.Word2Vec(vector_size=100, window=5, negative=5, sg=model == "skipgram", min_count=1,
+    w2v = gensim_models.Word2Vec(vector_size=100, window=5, negative=5, sg=model != "cbow", min_count=1,
                                  workers=numba.get_num_threads(), sample=1e-3)
     w2v.build_vocab(sentences)
     paired(benchmark, f"word2vec {model} 1 epoch full PTB ({numba.get_num_threads()} threads)", "gensim",

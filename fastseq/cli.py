@@ -176,6 +176,8 @@ def _parser():
     w2v.add_argument("--lr", type=_positive_float, help="starting learning rate (default 0.05 CBOW, 0.025 skip-gram)")
     w2v.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
     w2v.add_argument("--seed", type=int, default=1)
+    w2v.add_argument("--shared-negatives", action="store_true",
+                     help="skip-gram: a window's context words share one draw of negatives (faster)")
     _threads_arg(w2v, "kernel threads (with more than one, Hogwild updates make runs differ slightly)")
     _run_args(w2v, "runs/word2vec")
 
@@ -381,8 +383,11 @@ def train_word2vec(args):
         raise ValueError(f"--sample must be ≥ 0, got {args.sample}")
     folder = _folder(args, os.path.join("runs", "word2vec"))
     names = {k: k for k in ("corpus", *READING_DEFAULTS, "model", "dim", "window", "negative", "epochs", "lr",
-                            "sample", "seed")}
+                            "sample", "seed", "shared_negatives")}
     options = _options(args, args.given, names, "train-word2vec")
+    if options["shared_negatives"] and options["model"] != "skipgram":
+        raise ValueError("--shared-negatives needs --model skipgram (CBOW already draws one set of negatives "
+                         "per window)")
     if options["corpus"] == ["ptb"]:
         options["corpus"] = "ptb"
     kv = train_run(folder, **options, resume=bool(args.resume), force=args.force, threads=args.threads)

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from fastseq import _threads, _validate as v
 from fastseq.kernels.sampling import alias_table
 from fastseq.layers.negative_sampling import negative_distribution
-from fastseq.kernels.word2vec import train_span
+from fastseq.kernels.word2vec import CBOW, SKIPGRAM, SKIPGRAM_SHARED, train_span
 
 __all__ = ["train_word2vec", "Word2VecResult"]
 
@@ -72,9 +72,11 @@ def _subsample(corpus, keep, rng):
 
 def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, negative=5, epochs=5,
                    lr=None, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20, start=None,
-                   on_epoch=None, stop=None):
+                   on_epoch=None, stop=None, shared_negatives=False):
     """Train word vectors on ``corpus`` (n,) int ids in [0, vocab_size); see the module docstring.
     ``lr`` defaults to the original word2vec's starting rates: 0.05 for CBOW, 0.025 for skip-gram.
+    ``shared_negatives`` (skip-gram only): a window's context words share one draw of negatives,
+    and the window is one small dense product (``fastseq.kernels.word2vec``).
     Uses ``numba.get_num_threads()`` threads (``fastseq.threads(n)`` sets it). Returns a
     Word2VecResult; each epoch's entry has ``words`` (after subsampling), ``seconds``,
     ``words_per_s`` and ``loss`` (per example, a positive target with its negatives: the mean of
@@ -91,6 +93,12 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
         raise ValueError(f"train_word2vec: corpus must hold at least 2 words, got {corpus.size}")
     if model not in ("cbow", "skipgram"):
         raise ValueError(f"train_word2vec: model must be 'cbow' or 'skipgram', got {model!r}")
+    if not isinstance(shared_negatives, (bool, np.bool_)):
+        raise TypeError(f"train_word2vec: shared_negatives must be True or False, got {shared_negatives!r}")
+    if shared_negatives and model != "skipgram":
+        raise ValueError("train_word2vec: shared_negatives applies to model='skipgram' only (CBOW already "
+                         "draws one set of negatives per window)")
+    mode = CBOW if model == "cbow" else SKIPGRAM_SHARED if shared_negatives else SKIPGRAM
     vocab_size = int(corpus.max()) + 1 if vocab_size is None else _check_int("vocab_size", vocab_size, 1)
     if vocab_size > 2 ** 31:
         raise ValueError(f"train_word2vec: vocab_size {vocab_size} is past 2**31 (the corpus's ids must be "
@@ -130,7 +138,7 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
             for a, b in zip(bounds[:-1], bounds[1:]):
                 if stop is not None and stop.requested:
                     raise KeyboardInterrupt
-                train_span(kept, a, b, W_in, W_out, prob, alias, window, negative, model == "cbow",
+                train_span(kept, a, b, W_in, W_out, prob, alias, window, negative, mode,
                            lr, done, expected, np.uint64(rng.integers(1 << 62)), threads, loss_out, pairs_out)
                 done += b - a
                 loss += loss_out.sum()
@@ -173,11 +181,13 @@ def _continued(start, vocab_size, dim):
 _SCHEMA = {"corpus": (str, list), "tokenize": (str,), "line_ends": (str,), "min_count": (int,),
            "max_vocab_size": (int, type(None)), "tokens": (int,), "vocab_size": (int,), "model": (str,), "dim": (int,),
            "window": (int,), "negative": (int,), "epochs": (int,), "lr": (int, float), "sample": (int, float),
-           "seed": (int,)}
+           "seed": (int,), "shared_negatives": (bool,)}
+# keys that runs of an earlier version did not save, with the value they ran with
+_EARLIER = {"shared_negatives": False}
 
 
 def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5, epochs=10, lr=None, sample=1e-3,
-              seed=1, resume=False, force=False, threads=None, progress=None, **reading):
+              seed=1, shared_negatives=False, resume=False, force=False, threads=None, progress=None, **reading):
     """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"``, or text files read with the
     ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder ``folder`` (see ``fastseq.runs``): one log
     line and one checkpoint per epoch, then ``vectors.npz``, ``vectors.txt`` and ``loss.png`` (with
@@ -192,9 +202,9 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
     with RunFolder(folder, "train-word2vec", resume=resume, force=force) as run:
         options = {"corpus": corpus, **READING_DEFAULTS, **reading, "model": model, "dim": dim, "window": window, "negative": negative,
                    "epochs": epochs, "lr": lr if lr is not None else 0.05 if model == "cbow" else 0.025,
-                   "sample": sample, "seed": seed}
+                   "sample": sample, "seed": seed, "shared_negatives": shared_negatives}
         if resume:
-            saved = run.read_config(_SCHEMA, READING_DEFAULTS)
+            saved = run.read_config(_SCHEMA, {**READING_DEFAULTS, **_EARLIER})
             conflicts(saved, options)
             options = {k: saved[k] for k in options}
         ids, words = load_corpus(options["corpus"], progress=progress,

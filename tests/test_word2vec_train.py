@@ -5,7 +5,7 @@ import pytest
 import fastseq
 from fastseq import cli
 from fastseq.kernels.sampling import alias_table
-from fastseq.kernels.word2vec import train_span
+from fastseq.kernels.word2vec import CBOW, SKIPGRAM, SKIPGRAM_SHARED, train_span
 from fastseq.reference.word2vec import hogwild_span
 from fastseq.word2vec import keep_probabilities, train_word2vec
 
@@ -25,10 +25,11 @@ def _unit(W):
     return W / np.linalg.norm(W, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("model", ["cbow", "skipgram"])
-def test_vectors_separate_the_two_topics(model):
+@pytest.mark.parametrize("model, shared", [("cbow", False), ("skipgram", False), ("skipgram", True)])
+def test_vectors_separate_the_two_topics(model, shared):
     corpus = _topics_corpus()
-    r = train_word2vec(corpus, 21, model=model, dim=16, window=3, epochs=3, lr=0.05, sample=0, progress=False)
+    r = train_word2vec(corpus, 21, model=model, dim=16, window=3, epochs=3, lr=0.05, sample=0, progress=False,
+                       shared_negatives=shared)
     U = _unit(r.W_in[:20])
     sims = U @ U.T
     within = (sims[:10, :10].sum() + sims[10:, 10:].sum() - 20) / 180
@@ -40,8 +41,8 @@ def test_vectors_separate_the_two_topics(model):
     assert r.epochs[0]["words"] == corpus.size and not r.interrupted
 
 
-@pytest.mark.parametrize("cbow", [True, False])
-def test_one_thread_span_equals_the_python_twin(cbow):
+@pytest.mark.parametrize("mode", [CBOW, SKIPGRAM, SKIPGRAM_SHARED])
+def test_one_thread_span_equals_the_python_twin(mode):
     rng = np.random.default_rng(4)
     V, D, window, negative = 12, 8, 3, 4
     corpus = rng.integers(0, V, 300).astype(np.int32)
@@ -51,7 +52,7 @@ def test_one_thread_span_equals_the_python_twin(cbow):
     W_out = (0.1 * rng.standard_normal((V, D))).astype(np.float32)
     fast_in, fast_out, ref_in, ref_out = W_in.copy(), W_out.copy(), W_in.copy(), W_out.copy()
     loss, pairs = np.zeros(3), np.zeros(3, dtype=np.int64)        # 3 chunks of 87, 87 and 86 words
-    args = (prob, alias, window, negative, cbow, 0.05, 40.0, 1000.0)
+    args = (prob, alias, window, negative, mode, 0.05, 40.0, 1000.0)
     train_span(corpus, 20, 280, fast_in, fast_out, *args, np.uint64(77), 1, loss, pairs)
     ref_loss, ref_pairs = hogwild_span(corpus, 20, 280, ref_in, ref_out, *args, 77, 3)
     assert pairs.sum() == ref_pairs and ref_pairs >= 260 and pairs.min() > 0
@@ -80,6 +81,10 @@ def test_subsampling_keeps_rare_words_and_thins_frequent_ones():
 
 
 def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="shared_negatives applies to model='skipgram' only"):
+        train_word2vec(np.array([0, 1, 2]), shared_negatives=True)
+    with pytest.raises(TypeError, match="shared_negatives must be True or False"):
+        train_word2vec(np.array([0, 1, 2]), model="skipgram", shared_negatives="yes")
     with pytest.raises(TypeError, match="corpus must be a 1-D array of integer ids"):
         train_word2vec(np.array([0.0, 1.0]))
     with pytest.raises(IndexError, match=r"corpus holds id -1"):
@@ -112,6 +117,29 @@ def test_cli_trains_and_saves(tmp_path, capsys):
 
 
 
+def test_cli_shared_negatives_is_saved_and_refused_with_cbow_before_any_folder(tmp_path, capsys):
+    import json
+
+    text = tmp_path / "tiny.txt"
+    text.write_text("the cat sat on the mat . the dog sat on the log .\n" * 50)
+    refused = tmp_path / "refused"
+    assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "1", "--dim", "8", "--shared-negatives",
+                     "--out", str(refused)]) != 0
+    assert "--shared-negatives needs --model skipgram" in capsys.readouterr().err and not refused.exists()
+    out = tmp_path / "run"
+    assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "1", "--dim", "8", "--model", "skipgram",
+                     "--shared-negatives", "--threads", "1", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["shared_negatives"] is True
+    # resuming takes the saved choice; the run's only epoch is done, so nothing more is trained
+    assert cli.main(["train-word2vec", "--resume", str(out), "--threads", "1"]) == 0
+    # a run folder of an earlier version, which saved no such key, resumes as the classic skip-gram it was
+    config = json.loads((out / "config.json").read_text())
+    del config["shared_negatives"]
+    (out / "config.json").write_text(json.dumps(config))
+    assert cli.main(["train-word2vec", "--resume", str(out), "--threads", "1"]) == 0
+    assert json.loads((out / "config.json").read_text())["shared_negatives"] is False
+
+
 def test_loss_stays_finite_when_every_target_is_at_the_probability_floor():
     """30 negatives all given probability ~0 (clamped to 1e-12): 1e-12**31 per example would
     underflow a per-example product; the kernel folds target by target."""
@@ -120,7 +148,7 @@ def test_loss_stays_finite_when_every_target_is_at_the_probability_floor():
     prob, alias = alias_table(np.full(V, 1.0 / V))
     W_in, W_out = np.full((V, D), 10.0, np.float32), np.full((V, D), 10.0, np.float32)
     loss, pairs = np.zeros(2), np.zeros(2, dtype=np.int64)
-    train_span(corpus, 0, 200, W_in, W_out, prob, alias, 2, negative, True, 1e-9, 0.0, 1e6, np.uint64(5), 1,
+    train_span(corpus, 0, 200, W_in, W_out, prob, alias, 2, negative, CBOW, 1e-9, 0.0, 1e6, np.uint64(5), 1,
                loss, pairs)
     per_example = loss.sum() / pairs.sum()
     assert np.isfinite(per_example) and per_example == pytest.approx(negative * -np.log(1e-12), rel=1e-3)

@@ -12,6 +12,13 @@ probabilities (one log call per few hundred targets instead of one per target). 
 thread and a fixed seed a run is reproducible; ``fastseq.reference.word2vec.hogwild_span`` is
 its Python twin.
 
+Skip-gram with shared negatives (SKIPGRAM_SHARED, after Ji et al. 2016, "Parallelizing
+Word2Vec in Multi-Core and Many-Core Architectures") draws the negatives once per window
+instead of once per context word: the window's context rows and its targets (the centre word
+and the negatives) then meet in one small dense product, the targets' rows are loaded once per
+window instead of once per context word, and all the window's gradients are taken at its
+starting weights.
+
 Memory, not arithmetic, bounds this loop (a target row is 400 bytes at D=100, picked at random
 from a matrix larger than L2), so two things matter:
 
@@ -30,6 +37,9 @@ from fastseq.kernels.intrinsics import fetch_add, prefetch_row
 from fastseq.kernels.rng import splitmix64
 from fastseq.kernels.sampling import alias_draw
 from fastseq.kernels.vmath import KERNEL, fast_sigmoid
+
+# train_span's modes
+SKIPGRAM, CBOW, SKIPGRAM_SHARED = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -71,13 +81,12 @@ def _fold_loss(loss, running, prob):
     return loss, running
 
 
-@njit(cache=True, inline="always", **KERNEL)
-def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state, loss, running):
-    """The positive target w and ``len(negatives)`` drawn ones against H[i], their probabilities
-    folded into (loss, running); returns (state, loss, running). All ids are drawn before any
-    row is touched, so the rows' addresses are known early and their loads overlap. A draw equal
-    to w is redrawn, at most a million times in all (the caller's distribution leaves at least
-    1e-3 of the mass to other ids, so the bound is never reached in practice)."""
+@njit(cache=True, inline="always")
+def _draw_negatives(w, W_out, prob, alias, negatives, state):
+    """Fill ``negatives`` with alias-method draws other than w, prefetching their W_out rows so
+    that their loads overlap; returns the stream's state. A draw equal to w is redrawn, at most a
+    million times in all (the caller's distribution leaves at least 1e-3 of the mass to other
+    ids, so the bound is never reached in practice)."""
     k = 0
     tries = 0
     while k < negatives.shape[0]:
@@ -89,16 +98,68 @@ def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state, loss, run
             negatives[k] = t
             prefetch_row(W_out, t)
             k += 1
+    return state
+
+
+@njit(cache=True, inline="always", **KERNEL)
+def _targets(w, H, i, W_out, prob, alias, lr, neu1e, negatives, state, loss, running):
+    """The positive target w and ``len(negatives)`` drawn ones against H[i], their probabilities
+    folded into (loss, running); returns (state, loss, running). All ids are drawn before any
+    row is touched, so the rows' addresses are known early."""
+    state = _draw_negatives(w, W_out, prob, alias, negatives, state)
     loss, running = _fold_loss(loss, running, _pair(H, i, W_out, w, 1, lr, neu1e))
     for k in range(negatives.shape[0]):
         loss, running = _fold_loss(loss, running, _pair(H, i, W_out, negatives[k], 0, lr, neu1e))
     return state, loss, running
 
 
+@njit(cache=True, inline="always", **KERNEL)
+def _shared_window(w, count, W_in, W_out, lr, scratch, loss, running):
+    """Skip-gram with shared negatives: the ``count`` context rows W_in[ctx[:count]] against the
+    centre word w (label 1) and the window's negatives (label 0) at once, a small dense product
+    (count × (1 + negatives)) instead of ``count`` separate sets of pairs. Every gradient is
+    taken at the window's starting weights, then W_out and W_in are updated; returns (loss,
+    running)."""
+    negatives, ctx, grads, delta = scratch[2], scratch[3], scratch[4], scratch[5]
+    D = W_in.shape[1]
+    targets = negatives.shape[0] + 1
+    for i in range(count):
+        c = ctx[i]
+        for d in range(D):
+            delta[i, d] = 0
+        for j in range(targets):
+            t = w if j == 0 else negatives[j - 1]
+            s = W_in[c, 0] * 0
+            for d in range(D):
+                s += W_in[c, d] * W_out[t, d]
+            p = fast_sigmoid(s)
+            label = 1 if j == 0 else 0
+            grads[i, j] = (label - p) * lr
+            g = grads[i, j]                 # float32, as the rows
+            for d in range(D):              # W_out[t] is still in cache, and not updated yet
+                delta[i, d] += g * W_out[t, d]
+            q = p if j == 0 else 1 - p
+            loss, running = _fold_loss(loss, running, max(np.float64(q), 1e-12))
+    for j in range(targets):
+        t = w if j == 0 else negatives[j - 1]
+        for i in range(count):
+            c = ctx[i]
+            g = grads[i, j]
+            for d in range(D):
+                W_out[t, d] += g * W_in[c, d]
+    for i in range(count):
+        c = ctx[i]
+        for d in range(D):
+            W_in[c, d] += delta[i, d]
+    return loss, running
+
+
 @njit(cache=True, **KERNEL)
-def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow, lr0, done_before, total, state,
-                 neu1, neu1e, negatives):
-    """Words corpus[a:b] of the span that starts at ``start``; returns (summed loss, examples)."""
+def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, mode, lr0, done_before, total, state,
+                 scratch):
+    """Words corpus[a:b] of the span that starts at ``start``; returns (summed loss, examples).
+    ``scratch``: the worker's buffers (see ``train_span``)."""
+    neu1, neu1e, negatives, ctx = scratch[0], scratch[1], scratch[2], scratch[3]
     n = corpus.shape[0]
     D = W_in.shape[1]
     loss = 0.0
@@ -115,7 +176,7 @@ def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow, lr
         prefetch_row(W_out, w)
         for q in range(lo, hi + 1):
             prefetch_row(W_in, corpus[q])
-        if cbow:
+        if mode == CBOW:
             for d in range(D):
                 neu1[0, d] = 0
                 neu1e[d] = 0
@@ -139,6 +200,17 @@ def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow, lr
                     c = corpus[q]
                     for d in range(D):
                         W_in[c, d] += neu1e[d]
+        elif mode == SKIPGRAM_SHARED:
+            count = 0
+            for q in range(lo, hi + 1):
+                if q != p:
+                    ctx[count] = corpus[q]
+                    count += 1
+            if count == 0:
+                continue
+            state = _draw_negatives(w, W_out, prob, alias, negatives, state)
+            loss, running = _shared_window(w, count, W_in, W_out, lr, scratch, loss, running)
+            pairs += count
         else:
             for q in range(lo, hi + 1):
                 if q == p:
@@ -155,24 +227,26 @@ def _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow, lr
 
 
 @njit(cache=True, parallel=True, **KERNEL)
-def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, cbow,
+def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, mode,
                lr0, done_before, total, seed, n_threads, loss_out, pairs_out):
     """Train on corpus[start:stop] (ids into W_in/W_out (V, D), float32) with ``n_threads``
-    workers. The span is cut into ``len(loss_out)`` chunks of equal length (the last may be
-    shorter); each worker takes the next unclaimed chunk until none is left (a shared atomic
-    ticket), so a worker that the machine slows down holds up no other. Chunk c has its own
-    random stream, from ``seed`` and c: one worker reproduces a run exactly. The learning rate at
-    word p is lr0 * max(1 - (done_before + p - start)/total, 1e-4). loss_out/pairs_out
-    (n_chunks,) receive each chunk's summed loss and its number of examples (a positive target
-    with its negatives)."""
+    workers; ``mode`` is SKIPGRAM, CBOW or SKIPGRAM_SHARED (skip-gram whose context words share
+    one draw of negatives per window). The span is cut into ``len(loss_out)`` chunks of equal
+    length (the last may be shorter); each worker takes the next unclaimed chunk until none is
+    left (a shared atomic ticket), so a worker that the machine slows down holds up no other.
+    Chunk c has its own random stream, from ``seed`` and c: one worker reproduces a run exactly.
+    The learning rate at word p is lr0 * max(1 - (done_before + p - start)/total, 1e-4).
+    loss_out/pairs_out (n_chunks,) receive each chunk's summed loss and its number of examples
+    (a positive target with its negatives)."""
     D = W_in.shape[1]
     n_chunks = loss_out.shape[0]
     chunk = (stop - start + n_chunks - 1) // n_chunks
     ticket = np.zeros(1, dtype=np.int64)
     for _ in prange(n_threads):
-        neu1 = np.empty((1, D), dtype=W_in.dtype)
-        neu1e = np.empty(D, dtype=W_in.dtype)
-        negatives = np.empty(negative, dtype=np.int64)
+        scratch = (np.empty((1, D), dtype=W_in.dtype), np.empty(D, dtype=W_in.dtype),
+                   np.empty(negative, dtype=np.int64), np.empty(2 * window, dtype=np.int64),
+                   np.empty((2 * window, negative + 1), dtype=W_in.dtype),
+                   np.empty((2 * window, D), dtype=W_in.dtype))
         while True:
             c = fetch_add(ticket, 0, 1)
             if c >= n_chunks:
@@ -180,5 +254,5 @@ def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, 
             a = start + c * chunk
             b = min(a + chunk, stop)
             state = splitmix64(seed + np.uint64(c + 1) * np.uint64(0x9E3779B97F4A7C15)) | np.uint64(1)
-            loss_out[c], pairs_out[c] = _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, cbow,
-                                                     lr0, done_before, total, state, neu1, neu1e, negatives)
+            loss_out[c], pairs_out[c] = _train_chunk(corpus, a, b, start, W_in, W_out, prob, alias, window, mode,
+                                                     lr0, done_before, total, state, scratch)

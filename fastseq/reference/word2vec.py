@@ -141,18 +141,20 @@ def _xorshift64star(state):
     return state, (((state * 2685821657736338717) & _MASK64) >> 11) / 9007199254740992.0
 
 
-def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, cbow, lr0, done_before,
+def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, mode, lr0, done_before,
                  total, seed, n_chunks):
     """The one-worker twin of ``fastseq.kernels.word2vec.train_span`` in plain Python and NumPy
     row operations: the same chunks, each with its SplitMix64-seeded xorshift64* stream, the same
     window, negative and learning-rate choices and the same in-place updates of W_in and W_out
-    (V, D) float32, with an exact sigmoid. Returns (summed loss, number of examples)."""
+    (V, D) float32, with an exact sigmoid. ``mode``: 0 skip-gram, 1 CBOW, 2 skip-gram with one
+    draw of negatives shared by a window's context words. Returns (summed loss, number of
+    examples)."""
     n, f32 = len(corpus), W_in.dtype.type
     chunk = -(-(stop - start) // n_chunks)
     loss, pairs = 0.0, 0
 
-    def targets(w, h):
-        nonlocal state, loss
+    def draw(w):
+        nonlocal state
         drawn = []
         while len(drawn) < negative:
             state, u1 = _xorshift64star(state)
@@ -161,6 +163,11 @@ def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative
             t = j if u2 < prob[j] else int(alias[j])
             if t != w:
                 drawn.append(t)
+        return drawn
+
+    def targets(w, h):
+        nonlocal loss
+        drawn = draw(w)
         neu1e = np.zeros_like(h)
         for t, label in [(w, 1)] + [(t, 0) for t in drawn]:
             p = f32(1) / (f32(1) + np.exp(-np.dot(h, W_out[t])))
@@ -170,6 +177,21 @@ def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative
             loss -= np.log(max(float(p if label else 1 - p), 1e-12))
         return neu1e
 
+    def shared_window(w, ids):
+        """All of a window's context rows against the centre word and one draw of negatives."""
+        nonlocal loss
+        targets_ = [w] + draw(w)
+        C, T = W_in[ids], W_out[targets_]           # copies: gradients at the starting weights
+        P = f32(1) / (f32(1) + np.exp(-(C @ T.T)))
+        labels = np.zeros(len(targets_), f32)
+        labels[0] = 1
+        G = (labels - P) * lr
+        loss -= np.log(np.maximum(np.where(labels == 1, P, 1 - P), 1e-12)).sum()
+        for j, t in enumerate(targets_):
+            W_out[t] += G[:, j] @ C
+        for i, c in enumerate(ids):
+            W_in[c] += G[i] @ T
+
     for c in range(n_chunks):
         state = _splitmix64((seed + (c + 1) * 0x9E3779B97F4A7C15) & _MASK64) | 1
         for pos in range(start + c * chunk, min(start + (c + 1) * chunk, stop)):
@@ -177,7 +199,7 @@ def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative
             state, u = _xorshift64star(state)
             b = 1 + min(int(u * window), window - 1)
             context = [q for q in range(max(pos - b, 0), min(pos + b, n - 1) + 1) if q != pos]
-            if cbow:
+            if mode == 1:
                 if not context:
                     continue
                 h = W_in[corpus[context]].sum(axis=0) * f32(1.0 / len(context))
@@ -185,6 +207,11 @@ def hogwild_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative
                 pairs += 1
                 for q in context:
                     W_in[corpus[q]] += neu1e
+            elif mode == 2:
+                if not context:
+                    continue
+                shared_window(corpus[pos], corpus[context])
+                pairs += len(context)
             else:
                 for q in context:
                     W_in[corpus[q]] += targets(corpus[pos], W_in[corpus[q]].copy())
