@@ -30,13 +30,16 @@ def _corpus(n, seed):
 
 @contextlib.contextmanager
 def _parallel_builds():
-    """Every parallel kernel call takes its parallel build inside the block."""
-    saved = kernel_threads.PARALLEL_MIN_WORK
-    kernel_threads.PARALLEL_MIN_WORK = 0
+    """Every parallel kernel call takes its parallel build, and the corpus reader scans every
+    chunk as two halves, inside the block."""
+    from fastseq import corpus
+
+    saved = kernel_threads.PARALLEL_MIN_WORK, corpus.SPLIT_MIN_BYTES
+    kernel_threads.PARALLEL_MIN_WORK, corpus.SPLIT_MIN_BYTES = 0, 1
     try:
         yield
     finally:
-        kernel_threads.PARALLEL_MIN_WORK = saved
+        kernel_threads.PARALLEL_MIN_WORK, corpus.SPLIT_MIN_BYTES = saved
 
 
 def _language_models(tmp, threads):
@@ -59,6 +62,21 @@ def _word2vec(tmp, threads):
     with use_threads(threads):
         for model in ("cbow", "skipgram"):
             train_word2vec(_corpus(2000, 3), _VOCAB, model=model, dim=8, epochs=1, progress=False)
+
+
+def _text(tmp, threads):
+    from fastseq import threads as use_threads
+    from fastseq.corpus import read_corpus
+    from fastseq.kernels.tokenize import rehash
+
+    os.makedirs(tmp, exist_ok=True)
+    path = os.path.join(tmp, "text.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("The cat sat on the mat. 고양이가 매트 위에 앉았다.\n" * 50)
+    with use_threads(threads):
+        for line_ends in ("ignore", "eos"):
+            read_corpus(path, line_ends=line_ends, cache_dir=os.path.join(tmp, "cache"), progress=False)
+    rehash(np.full(8, -1, np.int64), np.full(16, -1, np.int64))    # the table's growth, which small texts skip
 
 
 def _count(tmp, threads):
@@ -88,7 +106,7 @@ def _esn(tmp, threads):
 
 
 JOBS = {"train-lm, eval-lm, generate": _language_models, "train-word2vec": _word2vec, "count": _count,
-        "train-seq2seq": _seq2seq, "train-esn": _esn}
+        "reading --corpus text": _text, "train-seq2seq": _seq2seq, "train-esn": _esn}
 
 
 def warm_up(report=print):

@@ -17,7 +17,10 @@ def test_warm_up_leaves_nothing_to_compile(tmp_path):
     assert "warm-up done" in done.stdout and "train-lm" in done.stdout and "count" in done.stdout
     assert "train-esn" in done.stdout
     env["NUMBA_DEBUG_CACHE"] = "1"
+    text = tmp_path / "text.txt"           # over 2 MiB: read as two halves at once where 2 cores are free
+    text.write_text("the cat sat on the mat . 고양이가 매트 위에 앉았다 .\n" * 40000, encoding="utf-8")
     for command in (["train-lm", "--epochs", "1", "--train-tokens", "2000"], ["count"],
+                    ["train-word2vec", "--corpus", str(text), "--epochs", "1", "--dim", "8"],
                     ["train-esn", "--units", "100", "--train", "300", "--test", "50", "--generate", "10"]):
         run = _fastseq(*command, "--out", str(tmp_path / command[0]), env=env)
         assert run.returncode == 0, run.stderr[-2000:]
