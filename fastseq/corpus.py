@@ -6,8 +6,8 @@ sorted path order), plain or compressed (``.gz``, ``.bz2``, ``.xz``), in chunks 
 into words and looked up in a hash table by a numba kernel, and each chunk's word ids go to a
 temporary file on disk (the words are counted from it afterwards). With two threads or more
 (``fastseq.threads``), a chunk is scanned as two halves at once, the second into a side table
-whose new words are then appended to the main one in order: the ids are the same. Memory is the vocabulary plus one chunk; the ids are never Python
-objects.
+whose new words are then appended to the main one in order: the ids are the same. Memory is
+the vocabulary plus one chunk; the ids are never Python objects.
 
 Tokenising (``tokenize``):
 
