@@ -44,6 +44,11 @@ def set_language(lang):
     _LANGUAGE.set(lang, "set_language")
 
 
+def has_hangul(text):
+    """True when ``text`` holds a Hangul syllable (U+AC00-U+D7A3), the letters Korean is written in."""
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
 def phrase(key, lang=None):
     """The phrase ``key`` (a %-format string) in ``lang`` (default: the current language)."""
     return _PHRASES[lang or get_language()][key]

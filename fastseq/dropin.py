@@ -24,7 +24,7 @@ import sys
 import types
 
 from fastseq._draws import set_draws
-from fastseq._lang import LANGUAGES, set_language
+from fastseq._lang import LANGUAGES, has_hangul, set_language
 from fastseq.datasets import _files
 
 # book module name -> fastseq module serving it
@@ -155,7 +155,7 @@ def detect_language(script):
         if os.path.isfile(path):
             with open(path, encoding="utf-8", errors="replace") as f:
                 text = f.read()
-            return "ko" if any("\uac00" <= ch <= "\ud7a3" for ch in text) else "en"
+            return "ko" if has_hangul(text) else "en"
     return "en"
 
 

@@ -36,6 +36,8 @@ import zipfile
 
 import numpy as np
 
+from fastseq._lang import has_hangul
+
 __all__ = ["RunError", "RunFolder", "StopFlag", "atomic_write", "conflicts", "read_log", "rss_mib", "save_curve",
            "savez"]
 
@@ -389,11 +391,6 @@ def hangul_font():
     return _hangul_font[0]
 
 
-def _has_hangul(text):
-    return any("\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f" or "\uac00" <= ch <= "\ud7a3"
-               for ch in text)
-
-
 def save_curve(path, series, xlabel, ylabel, log_scale=False, ylim=None, fallback_labels=None):
     """A PNG of ``series`` (label → (x, y)) at ``path``, written atomically; None without
     matplotlib. Axis labels with Hangul are drawn in an installed Korean font (``hangul_font``);
@@ -404,7 +401,7 @@ def save_curve(path, series, xlabel, ylabel, log_scale=False, ylim=None, fallbac
     except ImportError:
         return None
     font = None
-    if _has_hangul(xlabel + ylabel):
+    if has_hangul(xlabel + ylabel):
         font = hangul_font()
         if font is None and fallback_labels is not None:
             xlabel, ylabel = fallback_labels
