@@ -21,9 +21,11 @@ def _writable(folder):
         return False
 
 
-def ensure_writable_cache(numba_config):
+def ensure_writable_cache(numba_config=None):
     """Point numba's cache at a writable folder if the package's own is not (see the module
-    docstring); returns the folder used, or None when numba's default is fine."""
+    docstring): through ``NUMBA_CACHE_DIR`` for a numba imported later, and through
+    ``numba_config`` (``numba.config``) for one already imported. Returns the folder used, or
+    None when numba's default is fine."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return None
     if _writable(Path(__file__).parent / "kernels" / "__pycache__"):
@@ -34,7 +36,8 @@ def ensure_writable_cache(numba_config):
         target = Path(tempfile.gettempdir()) / f"fastseq-numba-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
         target.mkdir(parents=True, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = str(target)
-    numba_config.CACHE_DIR = str(target)
+    if numba_config is not None:
+        numba_config.CACHE_DIR = str(target)
     warnings.warn(f"fastseq: {Path(__file__).parent / 'kernels'} is not writable; compiled kernels are "
                   f"cached in {target} (set NUMBA_CACHE_DIR to choose)", RuntimeWarning, stacklevel=3)
     return target

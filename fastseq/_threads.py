@@ -31,36 +31,44 @@ import warnings
 
 os.environ.setdefault("GOMP_SPINCOUNT", "0")
 
-import numba  # noqa: E402  (after GOMP_SPINCOUNT, which must precede the OpenMP runtime)
 import numpy as np  # noqa: E402
-from threadpoolctl import ThreadpoolController, threadpool_limits  # noqa: E402
 
 from fastseq._cache import ensure_writable_cache  # noqa: E402
 
-ensure_writable_cache(numba.config)
+# Before numba's import, which reads NUMBA_CACHE_DIR (set here when the package's folder is not
+# writable). numba itself is imported on first use (``_numba``): its import and start-up take
+# about half a second, which a script that only builds models or reads data never needs.
+ensure_writable_cache(sys.modules["numba"].config if "numba" in sys.modules else None)
 
 _ENV = "FASTSEQ_NUM_THREADS"
+
+
+def _numba():
+    """The numba module, imported on first call."""
+    import numba
+    return numba
 
 
 def _check_count(n):
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
-    if not 1 <= n <= numba.config.NUMBA_NUM_THREADS:
+    most = _numba().config.NUMBA_NUM_THREADS
+    if not 1 <= n <= most:
         raise ValueError(
-            f"set_num_threads: n must be in [1, {numba.config.NUMBA_NUM_THREADS}] "
-            f"(NUMBA_NUM_THREADS, fixed when numba starts), got {n}")
+            f"set_num_threads: n must be in [1, {most}] (NUMBA_NUM_THREADS, fixed when numba starts), got {n}")
     return n
 
 
 def get_num_threads():
     """Threads the numba kernels use now (an int)."""
-    return numba.get_num_threads()
+    return _numba().get_num_threads()
 
 
 def set_num_threads(n):
     """Use ``n`` threads for numba kernels, BLAS and split matrix products, process-wide."""
+    from threadpoolctl import threadpool_limits
     n = _check_count(n)
-    numba.set_num_threads(n)
+    _numba().set_num_threads(n)
     threadpool_limits(limits=n)
     _product_threads[0] = n
 
@@ -81,8 +89,10 @@ def policy(blas, kernels, products=None):
     the language models and seq2seq split their products over their threads, with OpenBLAS's
     own pool and numba's elementwise kernels on one thread each (pools that spin would fight
     for the cores); word2vec and counting run their kernels threaded."""
+    from threadpoolctl import threadpool_limits
     blas, kernels = _check_count(blas), _check_count(kernels)
     products = blas if products is None else _check_count(products)
+    numba = _numba()
     old_numba, old_products = numba.get_num_threads(), _product_threads[0]
     with threadpool_limits(limits=blas):
         numba.set_num_threads(kernels)
@@ -108,6 +118,7 @@ def _find_blas_switches():
     its own threads these are the library's C functions, called directly: a small product
     switches them twice, and threadpoolctl's methods (symbol lookup and thread bookkeeping on
     every call) cost about as much as the product. Other libraries keep threadpoolctl's."""
+    from threadpoolctl import ThreadpoolController
     switches = []
     for c in ThreadpoolController().lib_controllers:
         if c.user_api != "blas":
@@ -303,7 +314,18 @@ def available_cores():
             cores = min(cores, max(1, int(int(quota) // int(period))))
     except (OSError, ValueError):
         pass
-    return max(1, min(cores, numba.config.NUMBA_NUM_THREADS))
+    return max(1, min(cores, _numba_thread_cap(cores)))
+
+
+def _numba_thread_cap(cores):
+    """NUMBA_NUM_THREADS: numba's setting once numba is imported; before, the environment's
+    (numba's default is the cores this process may use)."""
+    if "numba" in sys.modules:
+        return sys.modules["numba"].config.NUMBA_NUM_THREADS
+    try:
+        return int(os.environ.get("NUMBA_NUM_THREADS") or cores)
+    except ValueError:
+        return cores
 
 
 # A large product is cut into this many pieces, one per core this process may use when it
@@ -321,7 +343,7 @@ def _apply_env():
         n = int(value)
     except ValueError:
         raise ValueError(f"{_ENV} must be a whole number of threads, got {value!r}") from None
-    most = numba.config.NUMBA_NUM_THREADS
+    most = _numba().config.NUMBA_NUM_THREADS
     if not 1 <= n <= most:
         clamped = min(max(n, 1), most)
         warnings.warn(f"{_ENV}={n}, but {most} threads are available (NUMBA_NUM_THREADS); using {clamped}",

@@ -9,7 +9,7 @@ work; a parameter that is neither must be made contiguous by the caller.
 import numpy as np
 
 from fastseq._validate import flat_view
-from fastseq.kernels import optim
+from fastseq import kernels
 
 _EPS = 1e-7
 
@@ -45,7 +45,8 @@ def _check_params(where, params):
 
 
 class _Optimizer:
-    """Shared driver: checks the lists, creates the state lazily, runs one kernel per parameter."""
+    """Shared driver: checks the lists, creates the state lazily, runs one kernel per parameter.
+    A subclass names its update kernel in ``fastseq.kernels.optim`` as ``_kernel``."""
 
     state_names = ()
 
@@ -61,10 +62,11 @@ class _Optimizer:
         self._check_state(where, params)
         self._begin_step()
         scalars = self._scalars()
+        kernel = getattr(kernels.optim, self._kernel)
         for i, (p, g) in enumerate(zip(params, grads)):
             state = [flat_view(getattr(self, name)[i]) for name in self.state_names]
             typed = [p.dtype.type(s) for s in scalars]
-            self._kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed)
+            kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed)
 
     def _check_state(self, where, params):
         """Every state slot matches its parameter (shape, dtype, contiguous), checked before any
@@ -123,7 +125,7 @@ class _Optimizer:
 
 class SGD(_Optimizer):
     """``param -= lr * grad``."""
-    _kernel = staticmethod(optim.sgd_update)
+    _kernel = "sgd_update"
 
     def __init__(self, lr=0.01):
         self.lr = lr
@@ -135,7 +137,7 @@ class SGD(_Optimizer):
 class Momentum(_Optimizer):
     """``v = momentum * v - lr * grad; param += v``."""
     state_names = ("v",)
-    _kernel = staticmethod(optim.momentum_update)
+    _kernel = "momentum_update"
 
     def __init__(self, lr=0.01, momentum=0.9):
         self.lr = lr
@@ -148,13 +150,13 @@ class Momentum(_Optimizer):
 
 class Nesterov(Momentum):
     """Nesterov's accelerated gradient in the book's form."""
-    _kernel = staticmethod(optim.nesterov_update)
+    _kernel = "nesterov_update"
 
 
 class AdaGrad(_Optimizer):
     """``h += grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
     state_names = ("h",)
-    _kernel = staticmethod(optim.adagrad_update)
+    _kernel = "adagrad_update"
 
     def __init__(self, lr=0.01):
         self.lr = lr
@@ -167,7 +169,7 @@ class AdaGrad(_Optimizer):
 class RMSprop(_Optimizer):
     """``h = decay * h + (1 - decay) * grad**2; param -= lr * grad / (sqrt(h) + 1e-7)``."""
     state_names = ("h",)
-    _kernel = staticmethod(optim.rmsprop_update)
+    _kernel = "rmsprop_update"
 
     def __init__(self, lr=0.01, decay_rate=0.99):
         self.lr = lr
@@ -181,7 +183,7 @@ class RMSprop(_Optimizer):
 class Adam(_Optimizer):
     """Adam with the bias correction folded into the step: ``lr * sqrt(1-beta2^t) / (1-beta1^t)``."""
     state_names = ("m", "v")
-    _kernel = staticmethod(optim.adam_update)
+    _kernel = "adam_update"
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
         self.lr = lr

@@ -4,7 +4,7 @@ Vectorised where the book loops in Python; printed output keeps the book's forma
 ``most_similar`` and ``analogy`` print the book's scores (cosine with the book's eps; for
 analogies, raw rows against the unit query) in the book's order (a full argsort, which decides
 how equal scores are listed); ``KeyedVectors`` ranks with a partial sort instead.
-``create_co_matrix`` and ``ppmi`` come from ``fastseq.count``.
+``create_co_matrix`` and ``ppmi`` come from ``fastseq.count``, imported when first used.
 """
 import os
 import sys
@@ -12,10 +12,9 @@ import sys
 import numpy as np
 from tqdm.auto import tqdm
 
+from fastseq import kernels
 from fastseq._lang import phrase
 from fastseq._validate import flat_view
-from fastseq.count import create_co_matrix, ppmi
-from fastseq.kernels.optim import scale_inplace, sum_of_squares
 
 
 def tokenize(text, sep=None):
@@ -143,11 +142,11 @@ def clip_grads(grads, max_norm):
         if gv is None:
             raise ValueError(f"clip_grads: grads[{i}] (shape {g.shape}) must be contiguous")
         views.append(gv)
-    total_norm = np.sqrt(sum(sum_of_squares(gv) for gv in views))
+    total_norm = np.sqrt(sum(kernels.optim.sum_of_squares(gv) for gv in views))
     rate = max_norm / (total_norm + 1e-6)
     if rate < 1:
         for gv in views:
-            scale_inplace(gv, gv.dtype.type(rate))
+            kernels.optim.scale_inplace(gv, gv.dtype.type(rate))
 
 
 def _same_memory_transposed(a, b):
@@ -257,6 +256,16 @@ def to_gpu(x):
     raise RuntimeError("to_gpu: fastseq runs on the CPU only; set GPU = False in common/config.py")
 
 
-__all__ = ["preprocess", "cos_similarity", "most_similar", "convert_one_hot", "create_co_matrix", "ppmi",
+# served from fastseq.count (numba, SciPy), imported on first use by __getattr__
+_FROM_COUNT = ("create_co_matrix", "ppmi")
+__all__ = ["preprocess", "cos_similarity", "most_similar", "convert_one_hot", *_FROM_COUNT,
            "create_contexts_target", "normalize", "analogy", "clip_grads", "remove_duplicate",
            "eval_perplexity", "eval_seq2seq", "to_cpu", "to_gpu"]
+
+
+def __getattr__(name):
+    """``create_co_matrix`` and ``ppmi``, from ``fastseq.count`` on first use."""
+    if name in _FROM_COUNT:
+        from fastseq import count
+        return getattr(count, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

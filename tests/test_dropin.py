@@ -47,6 +47,34 @@ def test_book_style_script_runs_on_fastseq(tmp_path):
     assert abs(float(words[-2]) - np.log(3)) < 0.05  # near-uniform softmax over 3 classes
 
 
+IMPORTS_ONLY = """
+import sys
+import numpy as np
+sys.path.append('..')
+from common.layers import *
+from common.time_layers import *
+from common.base_model import BaseModel
+from common.optimizer import Adam
+from common.trainer import Trainer, RnnlmTrainer
+from common.util import eval_seq2seq, preprocess
+from dataset import sequence, ptb, spiral
+from seq2seq import Seq2seq
+from rnnlm_gen import RnnlmGen
+model = Seq2seq(13, 16, 32)
+print('numba' in sys.modules)
+Sigmoid().forward(np.zeros(3))
+print('numba' in sys.modules)
+"""
+
+
+def test_a_script_that_runs_no_kernel_never_imports_numba(tmp_path):
+    """Building models and importing the book's modules costs no numba start-up (about a second
+    of a short script); the first kernel call imports it."""
+    done = _run(tmp_path, IMPORTS_ONLY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
+
+
 def test_served_names_win_over_a_common_folder_on_disk(tmp_path):
     fake = tmp_path / "common"
     fake.mkdir()

@@ -8,8 +8,6 @@ download.
 """
 import hashlib
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from fastseq.runs import atomic_write
@@ -54,6 +52,7 @@ def candidate_dirs(folder):
 
 
 def _download(url, dest, sha256):
+    import urllib.request        # here: its import costs more than a run that finds its files
     dest.parent.mkdir(parents=True, exist_ok=True)
 
     def write(out):
@@ -93,7 +92,7 @@ def find_file(folder, name, sha256, url=None):
         try:
             _download(url, dest, sha256)
             return dest
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:      # urllib's URLError is an OSError
             tried.append(f"download {url}: {exc}")
     unset = "" if os.environ.get(ENV) else f"{ENV} is not set. "
     raise DataNotFoundError(

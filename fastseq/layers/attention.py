@@ -8,7 +8,7 @@ decoder step (views into one (N, Td, Te) array, ``weights``)."""
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq.kernels.softmax import softmax_backward, softmax_forward
+from fastseq import kernels
 from fastseq.reference import attention as reference_attention
 
 __all__ = ["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]
@@ -16,14 +16,15 @@ __all__ = ["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]
 
 def _softmax_rows(s):
     out = np.empty_like(s)
-    softmax_forward(s.reshape(-1, s.shape[-1]), out.reshape(-1, s.shape[-1]))
+    kernels.softmax.softmax_forward(s.reshape(-1, s.shape[-1]), out.reshape(-1, s.shape[-1]))
     return out
 
 
 def _softmax_rows_backward(a, da):
     ds = np.empty_like(a)
-    softmax_backward(a.reshape(-1, a.shape[-1]), np.ascontiguousarray(da, dtype=a.dtype).reshape(-1, a.shape[-1]),
-                     ds.reshape(-1, a.shape[-1]))
+    width = a.shape[-1]
+    kernels.softmax.softmax_backward(a.reshape(-1, width), np.ascontiguousarray(da, dtype=a.dtype).reshape(-1, width),
+                                     ds.reshape(-1, width))
     return ds
 
 

@@ -5,18 +5,12 @@ Every class keeps the book's surface: ``params`` (the caller's arrays, never cop
 once here; the kernels trust them. Layers compute in the dtype of their weights or inputs
 (float32 fast path, float64 works).
 """
-import numba
 import numpy as np
 
 from fastseq import _validate as v
+from fastseq import kernels
 from fastseq._draws import book_draws
-from fastseq._threads import matmul, one_blas_thread
-from fastseq.kernels.activations import (dropout_backward, dropout_forward, sigmoid_backward,
-                                         sigmoid_cross_entropy_backward,
-                                         sigmoid_cross_entropy_forward, sigmoid_forward)
-from fastseq.kernels.embedding import embedding_backward
-from fastseq.kernels.softmax import (softmax_backward, softmax_cross_entropy_backward,
-                                     softmax_cross_entropy_forward, softmax_forward)
+from fastseq._threads import get_num_threads, matmul, one_blas_thread
 
 
 def _matmul_input(where, x, W):
@@ -145,7 +139,7 @@ class Softmax:
             raise ValueError("Softmax: x must have at least 1 dimension, got a scalar")
         rows = _rows(x)
         out = np.empty_like(rows)
-        softmax_forward(rows, out)
+        kernels.softmax.softmax_forward(rows, out)
         self.out = out.reshape(x.shape)
         return self.out
 
@@ -154,7 +148,7 @@ class Softmax:
         y = out.reshape(-1, out.shape[-1])
         dout = v.gradient("Softmax", "dout", dout, out.shape, y.dtype).reshape(y.shape)
         dx = np.empty_like(y)
-        softmax_backward(y, dout, dx)
+        kernels.softmax.softmax_backward(y, dout, dx)
         return dx.reshape(self.out.shape)
 
 
@@ -177,14 +171,14 @@ class SoftmaxWithLoss:
         self.t = v.label_array("SoftmaxWithLoss", "t", t, x2.shape[1], shape=x.shape[:-1]).reshape(-1)
         nonempty_batch("SoftmaxWithLoss", "x", x2.shape[0])
         y = np.empty_like(x2)
-        total = softmax_cross_entropy_forward(x2, self.t, 1e-7, y)
+        total = kernels.softmax.softmax_cross_entropy_forward(x2, self.t, 1e-7, y)
         self.y = y.reshape(x.shape)
         return _loss_is_finite("SoftmaxWithLoss", total / x2.shape[0])
 
     def backward(self, dout=1):
         y = v.forward_done("SoftmaxWithLoss", self.y).reshape(-1, self.y.shape[-1])
         dx = np.empty_like(y)
-        softmax_cross_entropy_backward(y, self.t, float(dout) / y.shape[0], dx)
+        kernels.softmax.softmax_cross_entropy_backward(y, self.t, float(dout) / y.shape[0], dx)
         return dx.reshape(self.y.shape)
 
 
@@ -198,7 +192,7 @@ class Sigmoid:
     def forward(self, x):
         x = np.ascontiguousarray(v.float_array("Sigmoid", "x", x))
         out = np.empty_like(x)
-        sigmoid_forward(x.reshape(-1), out.reshape(-1))
+        kernels.activations.sigmoid_forward(x.reshape(-1), out.reshape(-1))
         self.out = out
         return out
 
@@ -206,7 +200,7 @@ class Sigmoid:
         out = v.forward_done("Sigmoid", self.out)
         dout = v.gradient("Sigmoid", "dout", dout, out.shape, out.dtype)
         dx = np.empty_like(self.out)
-        sigmoid_backward(dout.reshape(-1), self.out.reshape(-1), dx.reshape(-1))
+        kernels.activations.sigmoid_backward(dout.reshape(-1), self.out.reshape(-1), dx.reshape(-1))
         return dx
 
 
@@ -228,14 +222,15 @@ class SigmoidWithLoss:
         self.t = v.label_array(where, "t" if self._x_ndim == 1 else "ts", t, 2, shape=x.shape).reshape(-1)
         nonempty_batch(where, "x" if self._x_ndim == 1 else "xs", x.size)
         self.y = np.empty_like(x)
-        total = sigmoid_cross_entropy_forward(x.reshape(-1), self.t, 1e-7, self.y.reshape(-1))
+        total = kernels.activations.sigmoid_cross_entropy_forward(x.reshape(-1), self.t, 1e-7, self.y.reshape(-1))
         self.loss = _loss_is_finite(where, total / x.size)
         return self.loss
 
     def backward(self, dout=1):
         y = v.forward_done(type(self).__name__, self.y)
         dx = np.empty_like(y)
-        sigmoid_cross_entropy_backward(y.reshape(-1), self.t, float(dout) / self.t.shape[0], dx.reshape(-1))
+        kernels.activations.sigmoid_cross_entropy_backward(y.reshape(-1), self.t, float(dout) / self.t.shape[0],
+                                                           dx.reshape(-1))
         return dx
 
 
@@ -281,10 +276,11 @@ class Dropout:
         out = np.empty_like(x)
         if book_draws():
             self._keep = np.random.rand(*x.shape) > self.dropout_ratio
-            dropout_backward(x.reshape(-1), self._keep.reshape(-1), self._train_scale(), out.reshape(-1))
+            kernels.activations.dropout_backward(x.reshape(-1), self._keep.reshape(-1), self._train_scale(),
+                                                 out.reshape(-1))
             return out
         self._keep = np.empty(x.shape, dtype=np.bool_)
-        dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, self._train_scale(),
+        kernels.activations.dropout_forward(x.reshape(-1), draw_seed(), self.dropout_ratio, self._train_scale(),
                         out.reshape(-1), self._keep.reshape(-1))
         return out
 
@@ -300,7 +296,8 @@ class Dropout:
         if dout.shape != self._keep.shape:
             raise ValueError(f"{type(self).__name__}: dout must have shape {self._keep.shape}, got {dout.shape}")
         dx = np.empty_like(dout)
-        dropout_backward(dout.reshape(-1), self._keep.reshape(-1), self._train_scale(), dx.reshape(-1))
+        kernels.activations.dropout_backward(dout.reshape(-1), self._keep.reshape(-1), self._train_scale(),
+                                             dx.reshape(-1))
         return dx
 
 
@@ -331,7 +328,7 @@ class Embedding:
         dW, = self.grads
         D = dW.shape[1]
         dout = v.gradient(where, "dout", dout, idx.shape + (D,), dW.dtype)
-        embedding_backward(idx.reshape(-1), dout.reshape(-1, D), dW, numba.get_num_threads())
+        kernels.embedding.embedding_backward(idx.reshape(-1), dout.reshape(-1, D), dW, get_num_threads())
         return None
 
     def sparse_backward(self, dout):

@@ -8,14 +8,12 @@ scatter into dW) instead of ``sample_size + 1`` EmbeddingDot/SigmoidWithLoss lay
 whole gradient and the other entries are read-only all-zero views, which ``remove_duplicate``
 folds without work (the book spreads the same sum over ``sample_size + 1`` arrays).
 """
-import numba
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq.kernels.embedding import embedding_backward
-from fastseq.kernels.negative_sampling import ns_loss_backward, ns_loss_forward
+from fastseq import kernels
 from fastseq._draws import book_draws
-from fastseq.kernels.sampling import alias_table, draw_negatives, draw_rows_like_numpy_choice
+from fastseq._threads import get_num_threads
 from fastseq.layers.core import Embedding, _loss_is_finite, draw_seed
 
 __all__ = ["EmbeddingDot", "UnigramSampler", "NegativeSamplingLoss", "zero_grad_view"]
@@ -130,7 +128,7 @@ class UnigramSampler:
             raise ValueError(f"UnigramSampler: sample_size must be ≥ 1, got {sample_size}")
         self.word_p = negative_distribution("UnigramSampler", counts, power,
                                             self.sample_size if self.exclude else 0)
-        self._prob, self._alias = alias_table(self.word_p)
+        self._prob, self._alias = kernels.sampling.alias_table(self.word_p)
         self._cum = np.cumsum(self.word_p)
 
     def get_negative_sample(self, target):
@@ -144,7 +142,7 @@ class UnigramSampler:
         if self.exclude and book_draws():
             return self._book_sample(target)
         out = np.empty((target.shape[0], self.sample_size), dtype=np.int64)
-        draw_negatives(self._prob, self._alias, target, self.exclude, draw_seed(), out)
+        kernels.sampling.draw_negatives(self._prob, self._alias, target, self.exclude, draw_seed(), out)
         if target.shape[0] and out[:, 0].min() < 0:
             raise RuntimeError("UnigramSampler: a row found no distinct negatives in 1,000,000 tries")
         return out
@@ -157,7 +155,7 @@ class UnigramSampler:
         out = np.empty((N, K), dtype=np.int32)
         state = np.zeros(3, dtype=np.int64)
         uniforms = np.random.rand(N * K)
-        while not draw_rows_like_numpy_choice(self._cum, self.word_p, target, uniforms, state, out):
+        while not kernels.sampling.draw_rows_like_numpy_choice(self._cum, self.word_p, target, uniforms, state, out):
             row, found, pos = (int(s) for s in state)
             least = (K - found) + (N - row - 1) * K
             uniforms = np.concatenate([uniforms[pos:], np.random.rand(least - (uniforms.shape[0] - pos))])
@@ -191,7 +189,7 @@ class NegativeSamplingLoss:
         negatives = self.sampler.get_negative_sample(target)
         idx = np.concatenate([target.astype(np.int64)[:, None], negatives], axis=1)
         y = np.empty(idx.shape, dtype=W.dtype)
-        total = ns_loss_forward(h, W, idx, 1e-7, y)
+        total = kernels.negative_sampling.ns_loss_forward(h, W, idx, 1e-7, y)
         self._cache = (h, idx, y)
         return _loss_is_finite("NegativeSamplingLoss", total / max(h.shape[0], 1))
 
@@ -202,6 +200,6 @@ class NegativeSamplingLoss:
         W, dW = self.params[0], self.grads[0]
         dh = np.empty_like(h)
         rows = np.empty((idx.size, h.shape[1]), dtype=h.dtype)
-        ns_loss_backward(h, W, idx, y, float(dout) / max(h.shape[0], 1), dh, rows)
-        embedding_backward(idx.reshape(-1), rows, dW, numba.get_num_threads())
+        kernels.negative_sampling.ns_loss_backward(h, W, idx, y, float(dout) / max(h.shape[0], 1), dh, rows)
+        kernels.embedding.embedding_backward(idx.reshape(-1), rows, dW, get_num_threads())
         return dh

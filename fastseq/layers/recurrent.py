@@ -17,9 +17,7 @@ import numpy as np
 
 from fastseq import _validate as v
 from fastseq._threads import matmul
-from fastseq.kernels.recurrent import (gru_step_backward_candidate, gru_step_backward_gates, gru_step_gates,
-                                   gru_step_output, lstm_step_backward, lstm_step_forward,
-                                   rnn_step_backward, rnn_step_forward)
+from fastseq import kernels
 from fastseq.layers.core import affine_forward, column_sums
 from fastseq.reference import time_layers as reference_time_layers
 
@@ -167,7 +165,7 @@ class _RNNCell(_Recurrence):
         h = h0
         for t in range(ax.shape[0]):
             matmul(h, Wh, out=ah)
-            rnn_step_forward(ax[t], ah, hs[t])
+            kernels.recurrent.rnn_step_forward(ax[t], ah, hs[t])
             h = hs[t]
         return hs, None, None
 
@@ -175,7 +173,7 @@ class _RNNCell(_Recurrence):
         WhT = self.params[1].T
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
-            rnn_step_backward(dh, hs[t], dA[t])
+            kernels.recurrent.rnn_step_backward(dh, hs[t], dA[t])
             matmul(dA[t], WhT, out=dh)
         return dh
 
@@ -195,7 +193,7 @@ class _LSTMCell(_Recurrence):
         h, c = h0, c0
         for t in range(T):
             matmul(h, Wh, out=ah)
-            lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
+            kernels.recurrent.lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
             h, c = hs[t], cs[t]
         return hs, cs, (c0, cs, gates)
 
@@ -204,7 +202,7 @@ class _LSTMCell(_Recurrence):
         c0, cs, gates = state
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
-            lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
+            kernels.recurrent.lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
             matmul(dA[t], WhT, out=dh)
         return dh
 
@@ -225,9 +223,9 @@ class _GRUCell(_Recurrence):
         h = h0
         for t in range(T):
             matmul(h, Wh_zr, out=ah_zr)
-            gru_step_gates(ax[t], ah_zr, h, gates[t], rhs[t])
+            kernels.recurrent.gru_step_gates(ax[t], ah_zr, h, gates[t], rhs[t])
             matmul(rhs[t], Wh_h, out=ah_h)
-            gru_step_output(ax[t], ah_h, h, gates[t], hs[t])
+            kernels.recurrent.gru_step_output(ax[t], ah_h, h, gates[t], hs[t])
             h = hs[t]
         return hs, None, (gates, rhs)
 
@@ -240,9 +238,9 @@ class _GRUCell(_Recurrence):
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
             h_prev = hs[t - 1] if t > 0 else h0
-            gru_step_backward_candidate(dh, gates[t], dA[t], dh_prev)
+            kernels.recurrent.gru_step_backward_candidate(dh, gates[t], dA[t], dh_prev)
             matmul(dA[t, :, 2 * H:], Wh_h_T, out=dhr)
-            gru_step_backward_gates(dh, dhr, gates[t], h_prev, dA[t], dh_prev)
+            kernels.recurrent.gru_step_backward_gates(dh, dhr, gates[t], h_prev, dA[t], dh_prev)
             matmul(dA[t, :, :2 * H], Wh_zr_T, out=back)
             dh_prev += back
             dh, dh_prev = dh_prev, dh

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from fastseq import _validate as v
-from fastseq.kernels.reservoir import reservoir_run
+from fastseq import kernels
 
 # Rows of W drawn per block: bounds the draw's scratch memory to this many rows of H floats.
 _DRAW_ROWS = 256
@@ -165,8 +165,8 @@ class TimeReservoir:
         state = self._start(N)
         out = np.empty((N, T, self.units), dtype=self.dtype)
         by_sequence = N >= 2
-        reservoir_run(self.csr, self.drive(xs.astype(self.dtype, copy=False)), self.dtype.type(self.leak),
-                      state, out, by_sequence)
+        kernels.reservoir.reservoir_run(self.csr, self.drive(xs.astype(self.dtype, copy=False)),
+                                        self.dtype.type(self.leak), state, out, by_sequence)
         if self.stateful:
             self.h = state
         return out

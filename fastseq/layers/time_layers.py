@@ -5,7 +5,7 @@ so that the seq2seq models find all their time layers in one module."""
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq.kernels.softmax import softmax_cross_entropy_with_grad
+from fastseq import kernels
 from fastseq.layers.core import (Dropout, Embedding, SigmoidWithLoss, SoftmaxWithLoss, _loss_is_finite,
                                  _weights, affine_backward, affine_forward)
 from fastseq.layers.attention import TimeAttention
@@ -81,7 +81,7 @@ class TimeSoftmaxWithLoss:
                              f"({self.ignore_label}); there is no loss to average")
         x2 = np.ascontiguousarray(xs).reshape(N * T, V)
         dx = np.empty_like(x2)
-        total = softmax_cross_entropy_with_grad(x2, ts, 1.0 / count, dx)
+        total = kernels.softmax.softmax_cross_entropy_with_grad(x2, ts, 1.0 / count, dx)
         self._dx = dx.reshape(N, T, V)
         return _loss_is_finite("TimeSoftmaxWithLoss", total / count)
 

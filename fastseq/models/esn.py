@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq.kernels.reservoir import generate_closed_loop
+from fastseq import kernels
 from fastseq.layers.reservoir import Ridge, TimeReservoir
 
 
@@ -75,6 +75,6 @@ class EchoStateNetwork:
         out = np.empty((steps, r.Win.shape[1]), dtype=r.dtype)
         state = r.h[0].copy()
         readout = (self.readout.Wout.astype(r.dtype), self.readout.bout.astype(r.dtype))
-        generate_closed_loop(r.csr, (r.Win, r.bias), readout, r.dtype.type(r.leak), state, out)
+        kernels.reservoir.generate_closed_loop(r.csr, (r.Win, r.bias), readout, r.dtype.type(r.leak), state, out)
         r.h = state[None]
         return out
