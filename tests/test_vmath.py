@@ -1,7 +1,7 @@
 import numpy as np
 from numba import njit
 
-from fastseq.kernels.vmath import fast_exp, fast_sigmoid, fast_tanh
+from fastseq.kernels.vmath import KERNEL, exp64_polynomial, fast_exp, fast_sigmoid, fast_tanh
 
 
 @njit
@@ -52,3 +52,21 @@ def test_float64_uses_full_precision():
     x = np.linspace(-20, 20, 1001)
     np.testing.assert_allclose(run(x, 0), np.exp(x), rtol=1e-15)
     np.testing.assert_allclose(run(x, 2), np.tanh(x), rtol=1e-15, atol=1e-16)
+
+
+@njit(**KERNEL)
+def _exp64_all(x, out):
+    for i in range(x.shape[0]):
+        out[i] = exp64_polynomial(x[i])
+
+
+def test_float64_polynomial_exp_relative_error():
+    """Compiled with the kernels' fastmath flags, as the kernels inline it."""
+    near = np.linspace(-40, 0, 400001)
+    out = np.empty_like(near)
+    _exp64_all(near, out)
+    assert np.abs(out / np.exp(near) - 1).max() < 2e-15
+    wide = np.linspace(-700, 700, 400001)
+    out = np.empty_like(wide)
+    _exp64_all(wide, out)
+    assert np.abs(out / np.exp(wide) - 1).max() < 1e-13

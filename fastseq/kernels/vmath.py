@@ -64,6 +64,32 @@ def _expf32_clamped(x):
     return p * np.int32(bits).view(np.float32)
 
 
+@register_jitable(inline="always")
+def exp64_polynomial(x):
+    """exp(x) for a float64 scalar in [-700, 700], branch-free (loops over it vectorise, unlike
+    ``np.exp``'s libm call): range reduction by ln 2 and a degree-13 Taylor polynomial on
+    |r| <= ln 2 / 2. Under fastmath's reassociation the two-part ln 2 is folded into one
+    constant, so the relative error grows with |x|: about 1.5e-15 (12 ulp) at -40."""
+    n = np.floor(x * 1.4426950408889634 + 0.5)
+    r = x - n * 0.6931471803691238 - n * 1.9082149292705877e-10
+    p = 1.6059043836821613e-10          # 1/13!, then down to 1/0!
+    p = p * r + 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.7557319223985893e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 1.984126984126984e-04
+    p = p * r + 1.388888888888889e-03
+    p = p * r + 8.333333333333333e-03
+    p = p * r + 4.1666666666666664e-02
+    p = p * r + 0.16666666666666666
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    bits = (np.int64(n) + np.int64(1023)) << np.int64(52)
+    return p * np.int64(bits).view(np.float64)
+
+
 def _is_float32(x):
     return isinstance(x, types.Float) and x.bitwidth == 32
 
