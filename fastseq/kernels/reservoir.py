@@ -43,8 +43,8 @@ def _sums(W, prev, drive_row, sums, lo, hi):
 @njit(cache=True, inline="always")
 def _squash(prev, sums, leak, row):
     """The next state row = (1 - leak) prev + leak tanh(sums), all (H,): a loop LLVM
-    vectorises, over the whole row (measured: the same loop over blocks of units ran about a
-    third slower). ``row`` must not be ``prev``."""
+    vectorises, run over the whole row (the same loop over blocks of units measured slower).
+    ``row`` must not be ``prev``."""
     for i in range(row.shape[0]):
         row[i] = (1 - leak) * prev[i] + leak * _tanh(sums[i])
 
