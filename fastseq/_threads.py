@@ -113,24 +113,54 @@ BLAS_MIN_WORK = 1 << 24
 _blas_switches = [None, -1]
 
 
+# OpenBLAS computes a small product on the calling thread whatever its thread setting: a
+# matrix-matrix product (gemm) of at most 65536 * 4 multiply-adds, a matrix-vector product
+# (gemv) of fewer than 2304 * 4 (its interface/gemm.c and gemv.c, with the default
+# GEMM_MULTITHREAD_THRESHOLD of 4). Switching its threads around such a product changes
+# nothing but the time: two C calls and Python's bookkeeping cost more than a 30 x 10 product.
+_OPENBLAS_SERIAL_GEMM = 65536 * 4
+_OPENBLAS_SERIAL_GEMV = 2304 * 4
+
+
 def _find_blas_switches():
-    """``(get, set)`` thread-count functions of every BLAS library loaded now. For OpenBLAS on
-    its own threads these are the library's C functions, called directly: a small product
-    switches them twice, and threadpoolctl's methods (symbol lookup and thread bookkeeping on
-    every call) cost about as much as the product. Other libraries keep threadpoolctl's."""
+    """``(switches, all_openblas)``: the ``(get, set)`` thread-count functions of every BLAS
+    library loaded now, and whether every one is OpenBLAS. For OpenBLAS on its own threads
+    these are the library's C functions, called directly: a small product switches them twice,
+    and threadpoolctl's methods (symbol lookup and thread bookkeeping on every call) cost about
+    as much as the product. Other libraries keep threadpoolctl's."""
     from threadpoolctl import ThreadpoolController
-    switches = []
+    switches, all_openblas = [], True
     for c in ThreadpoolController().lib_controllers:
         if c.user_api != "blas":
             continue
         get = put = None
+        all_openblas &= c.internal_api == "openblas"
         if c.internal_api == "openblas" and getattr(c, "threading_layer", None) == "pthreads":
             lookup = getattr(c, "_get_symbol", lambda name: None)
             get, put = lookup("openblas_get_num_threads"), lookup("openblas_set_num_threads")
         if get is None or put is None:
             get, put = c.get_num_threads, c.set_num_threads
         switches.append((get, put))
-    return switches
+    return switches, all_openblas
+
+
+def _current_blas_switches():
+    """``_find_blas_switches()``, looked for again only after an import."""
+    if _blas_switches[1] != len(sys.modules):
+        _blas_switches[:] = _find_blas_switches(), len(sys.modules)
+    return _blas_switches[0]
+
+
+def blas_runs_it_serially(rows, inner, cols):
+    """True when every loaded BLAS is OpenBLAS and it computes a ``(rows, inner) @ (inner,
+    cols)`` product on the calling thread by itself (a matrix-vector product when ``rows`` or
+    ``cols`` is 1), so that no thread switching is needed around it."""
+    work = rows * inner * cols
+    if work > _OPENBLAS_SERIAL_GEMM:
+        return False
+    if (rows == 1 or cols == 1) and work >= _OPENBLAS_SERIAL_GEMV:
+        return False
+    return _current_blas_switches()[1]
 
 
 class _SerialBlas:
@@ -140,9 +170,7 @@ class _SerialBlas:
         self._saved = []
 
     def __enter__(self):
-        if _blas_switches[1] != len(sys.modules):
-            _blas_switches[:] = _find_blas_switches(), len(sys.modules)
-        switches = _blas_switches[0]
+        switches = _current_blas_switches()[0]
         saved = [get() for get, _ in switches]
         self._saved.append((switches, saved))
         for (_, put), n in zip(switches, saved):
@@ -228,11 +256,32 @@ class _Helpers:
 _HELPERS = _Helpers()
 
 
+def one_thread_matmul(a, b, out):
+    """``np.matmul(a, b, out=out)`` on one BLAS thread, returning ``out``; ``a`` (M, K) or (K,),
+    ``b`` (K, N) or (K,). BLAS's threads are switched only where it would use more than one."""
+    rows = a.shape[0] if a.ndim == 2 else 1
+    cols = b.shape[1] if b.ndim == 2 else 1
+    if blas_runs_it_serially(rows, a.shape[-1], cols):
+        return _product(a, b, out)
+    with one_blas_thread:
+        return _product(a, b, out)
+
+
+def _product(a, b, out):
+    """``a @ b`` into ``out``: by ``np.dot`` where it accepts ``out`` (C-contiguous, of the
+    operands' dtype), whose call costs about half of ``np.matmul``'s on a small product; both
+    hand the same product to BLAS."""
+    if out.flags.c_contiguous and out.dtype == a.dtype == b.dtype:
+        return np.dot(a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
 def matmul(a, b, out=None):
     """``a (M, K) @ b (K, N)`` → ``out (M, N)`` (allocated when None; may be a view, as ``a`` and
     ``b`` may be transposed or sliced views), returned.
 
-    Below BLAS_MIN_WORK multiply-adds it is one product on one BLAS thread. Above, the output's
+    Below BLAS_MIN_WORK multiply-adds it is one product on one BLAS thread
+    (``one_thread_matmul``). Above, the output's
     longer side is cut into PRODUCT_PIECES fixed pieces, each a one-thread BLAS product; the
     caller and up to ``product threads - 1`` helper threads take pieces until none are left.
     The helpers sleep between products, and the caller computes any piece no helper has taken,
@@ -243,9 +292,7 @@ def matmul(a, b, out=None):
         out = np.empty((M, N), dtype=np.result_type(a, b))
     longer = max(M, N)
     if M * a.shape[1] * N < BLAS_MIN_WORK or longer < PRODUCT_PIECES or PRODUCT_PIECES == 1:
-        with one_blas_thread:
-            np.matmul(a, b, out=out)
-        return out
+        return one_thread_matmul(a, b, out)
     cuts = [longer * i // PRODUCT_PIECES for i in range(PRODUCT_PIECES + 1)]
     if N >= M:
         pieces = [(a, b[:, i:j], out[:, i:j]) for i, j in zip(cuts, cuts[1:])]

@@ -7,11 +7,17 @@ They are cheap: dtype and shape tests, and one ``min``/``max`` over an index arr
 import numpy as np
 
 
+def is_kernel_float(dtype):
+    """True for native-order float32 and float64, the dtypes the kernels are compiled for
+    (a dtype's one-letter code is cheaper to test than ``dtype in (np.float32, np.float64)``)."""
+    return dtype.char in "fd" and dtype.isnative
+
+
 def float_array(where, name, x, ndims=None):
     """``x`` as a float32 or float64 ndarray, kept as is; ints, complex, float16 and extended
     precision are refused (the kernels are compiled for float32 and float64)."""
     x = np.asarray(x)
-    if x.dtype not in (np.float32, np.float64):
+    if not is_kernel_float(x.dtype):
         raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {x.dtype}")
     if ndims is not None and x.ndim not in ndims:
         want = " or ".join(str(d) for d in ndims)
@@ -29,6 +35,8 @@ def integer(where, name, value, low=1):
 def gradient(where, name, g, shape, dtype):
     """An incoming gradient as a C-contiguous ``dtype`` array of ``shape``; a ``g`` that
     broadcasts to it (a scalar, a missing axis) is broadcast, as NumPy would in the book."""
+    if type(g) is np.ndarray and g.dtype == dtype and g.shape == shape and g.flags.c_contiguous:
+        return g                        # the usual case, without broadcast_to's cost
     g = np.asarray(g)
     if g.dtype.kind not in "fiu" or g.dtype == np.float16 or g.dtype.itemsize > 8:
         raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {g.dtype}")

@@ -8,7 +8,7 @@ work; a parameter that is neither must be made contiguous by the caller.
 """
 import numpy as np
 
-from fastseq._validate import flat_view
+from fastseq._validate import flat_view, is_kernel_float
 from fastseq import kernels
 
 _EPS = 1e-7
@@ -25,6 +25,9 @@ def _param_view(i, p):
 def _grad_view(i, g, p):
     """grads[i] flattened in the memory order of params[i], in its dtype (copied only if the
     layouts or dtypes differ)."""
+    if type(g) is np.ndarray and g.dtype == p.dtype and g.shape == p.shape and g.flags.c_contiguous \
+            and p.flags.c_contiguous:
+        return g.reshape(-1)            # the usual case, checked in one line
     g = np.asarray(g)
     if g.shape != p.shape:
         raise ValueError(f"optimizer: grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
@@ -37,7 +40,7 @@ def _grad_view(i, g, p):
 
 def _check_params(where, params):
     for i, p in enumerate(params):
-        if not isinstance(p, np.ndarray) or p.dtype not in (np.float32, np.float64):
+        if not isinstance(p, np.ndarray) or not is_kernel_float(p.dtype):
             got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
             raise TypeError(f"{where}: params[{i}] must be a float32 or float64 array, got {got}")
         if not p.flags.writeable:
@@ -63,10 +66,12 @@ class _Optimizer:
         self._begin_step()
         scalars = self._scalars()
         kernel = getattr(kernels.optim, self._kernel)
+        typed = {}                      # the scalars in each parameter dtype
         for i, (p, g) in enumerate(zip(params, grads)):
+            if p.dtype not in typed:
+                typed[p.dtype] = [p.dtype.type(s) for s in scalars]
             state = [flat_view(getattr(self, name)[i]) for name in self.state_names]
-            typed = [p.dtype.type(s) for s in scalars]
-            kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed)
+            kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed[p.dtype])
 
     def _check_state(self, where, params):
         """Every state slot matches its parameter (shape, dtype, contiguous), checked before any

@@ -54,14 +54,17 @@ def _spy_on_products(monkeypatch, fail_on=None):
 
     import numpy as np
 
-    calls, real = [], np.matmul
+    calls = []
 
-    def spy(a, b, out=None):
-        calls.append((out.shape, tuple(_blas_threads()), threading.get_ident()))
-        if fail_on is not None and out.shape[1] == fail_on:
-            raise MemoryError("piece failed")
-        return real(a, b, out=out)
-    monkeypatch.setattr(np, "matmul", spy)
+    def spy_on(real):
+        def spy(a, b, out=None):
+            calls.append((out.shape, tuple(_blas_threads()), threading.get_ident()))
+            if fail_on is not None and out.shape[1] == fail_on:
+                raise MemoryError("piece failed")
+            return real(a, b, out=out)
+        return spy
+    monkeypatch.setattr(np, "matmul", spy_on(np.matmul))
+    monkeypatch.setattr(np, "dot", spy_on(np.dot))
     return calls
 
 
@@ -74,10 +77,15 @@ def test_small_products_take_one_blas_thread_and_large_ones_fixed_pieces(monkeyp
     small = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((5, 6)).astype(np.float32)
     wide = rng.standard_normal((20, 650)).astype(np.float32), rng.standard_normal((650, 2600)).astype(np.float32)
     tall = rng.standard_normal((2600, 700)).astype(np.float32), rng.standard_normal((700, 650)).astype(np.float32)
+    mid = rng.standard_normal((40, 100)).astype(np.float32), rng.standard_normal((100, 100)).astype(np.float32)
     with fastseq.threads(2):
         calls = _spy_on_products(monkeypatch)
-        _threads.matmul(*small)
-        assert calls == [((4, 6), (1,) * len(_blas_threads()), calls[0][2])]
+        _threads.matmul(*mid)       # OpenBLAS would thread it: switched to one thread
+        assert calls == [((40, 100), (1,) * len(_blas_threads()), calls[0][2])]
+        calls.clear()
+        _threads.matmul(*small)     # OpenBLAS keeps it on the calling thread: nothing to switch
+        serial_anyway = _threads.blas_runs_it_serially(4, 5, 6)
+        assert calls == [((4, 6), (1 if not serial_anyway else 2,) * len(_blas_threads()), calls[0][2])]
         calls.clear()
         _threads.matmul(*wide)              # cut along the 2,600 columns
         assert sorted(c[0] for c in calls) == [(20, 866), (20, 867), (20, 867)]
@@ -96,12 +104,12 @@ def test_one_blas_thread_covers_blas_libraries_loaded_after_its_first_use(monkey
     from fastseq import _threads
 
     # as if the libraries had been looked for before any import loaded a BLAS
-    monkeypatch.setattr(_threads, "_blas_switches", [[], len(sys.modules) - 1])
+    monkeypatch.setattr(_threads, "_blas_switches", [([], True), len(sys.modules) - 1])
     with fastseq.threads(2):
         with _threads.one_blas_thread:
             assert _blas_threads() and set(_blas_threads()) == {1}
         assert set(_blas_threads()) == {2}
-    assert len(_threads._blas_switches[0]) == len(_blas_threads())
+    assert len(_threads._blas_switches[0][0]) == len(_blas_threads())
 
 
 def test_split_products_equal_numpy_for_views_and_any_thread_count(monkeypatch):

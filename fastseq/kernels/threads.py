@@ -41,9 +41,9 @@ def parallel_kernel(work=_first_size, **options):
 
         @functools.wraps(fn)
         def call(*args):
-            small = work(*args) < PARALLEL_MIN_WORK
-            one = small or numba.get_num_threads() == 1 or machine_busy()
-            return (call.serial if one else call.parallel)(*args)
+            if work(*args) < PARALLEL_MIN_WORK or numba.get_num_threads() == 1 or machine_busy():
+                return call.serial(*args)
+            return call.parallel(*args)
         call.parallel, call.serial = parallel, serial
         return call
     return wrap
