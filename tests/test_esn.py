@@ -88,6 +88,19 @@ def test_the_reservoir_follows_its_seed_connectivity_and_radius():
     assert full.nnz == 25
 
 
+def test_a_large_reservoir_shows_arpacks_products_and_gets_the_same_radius(monkeypatch, capsys):
+    products = []
+    assert rl.spectral_radius(rl.random_reservoir(200, 0.05, 1.0, seed=7), progress=products.append) \
+        == pytest.approx(1.0, abs=1e-8)
+    assert len(products) > 8 and set(products) == {1}
+    quiet = rl.random_reservoir(200, 0.05, 1.3, seed=7)
+    assert "spectral radius" not in capsys.readouterr().err
+    monkeypatch.setattr(rl, "_BAR_CONNECTIONS", 0)          # as if it had 2^21 connections
+    shown = rl.random_reservoir(200, 0.05, 1.3, seed=7)
+    assert "reservoir spectral radius (ARPACK)" in capsys.readouterr().err
+    assert (shown != quiet).nnz == 0
+
+
 @pytest.mark.parametrize("units, connectivity, seed", [(300, 0.1, 1), (600, 0.05, 2), (100, 0.2, 1)])
 def test_the_radius_is_the_largest_eigenvalue_where_eigenvalues_crowd(units, connectivity, seed):
     """Reservoirs whose largest eigenvalues lie close together: ARPACK asked for one eigenvalue

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg
+from tqdm.auto import tqdm
 
 from fastseq import _validate as v
 from fastseq import kernels
@@ -25,6 +26,10 @@ _DRAW_ROWS = 256
 # The drive (inputs, bias, noise) is computed for blocks of steps of about this many bytes: a
 # block the kernel finds in cache, instead of a second (N, T, H) array as large as the states.
 _DRIVE_BYTES = 1 << 20
+# Reservoirs with at least this many connections show a progress bar (stderr) while ARPACK
+# looks for their spectral radius: its products grow with the connections, and at 10^7 of
+# them the search runs long enough to look like a hang without one.
+_BAR_CONNECTIONS = 1 << 21
 
 
 def _number(where, name, value, low, high, low_open=True, high_open=False):
@@ -63,9 +68,10 @@ def check_memory(where, what, needed):
                           f"{free / 2**30:.2f} GiB of memory is available")
 
 
-def spectral_radius(W, seed=0):
+def spectral_radius(W, seed=0, progress=None):
     """The largest eigenvalue magnitude of a square sparse matrix (ARPACK from a seeded start
-    vector, dense for small matrices).
+    vector, dense for small matrices). ``progress(1)``, when given, is called after each of
+    ARPACK's matrix-vector products.
 
     A random reservoir's eigenvalues fill a disc (the circular law), so several lie within a
     fraction of a percent of the largest. ARPACK asked for that one eigenvalue alone (k=1,
@@ -77,8 +83,16 @@ def spectral_radius(W, seed=0):
     if H <= 64:
         return float(np.abs(np.linalg.eigvals(W.toarray())).max())
     v0 = np.random.default_rng(seed).uniform(-1, 1, H)
+    W64 = W.astype(np.float64)
+
+    def counted_product(x):
+        y = W64 @ x
+        progress(1)
+        return y
+    A = W64 if progress is None else \
+        scipy.sparse.linalg.LinearOperator(W.shape, matvec=counted_product, dtype=np.float64)
     try:
-        values = scipy.sparse.linalg.eigs(W.astype(np.float64), k=8, which="LM", v0=v0, ncv=64, tol=1e-9,
+        values = scipy.sparse.linalg.eigs(A, k=8, which="LM", v0=v0, ncv=64, tol=1e-9,
                                           return_eigenvectors=False, maxiter=10 * H)
     except scipy.sparse.linalg.ArpackNoConvergence:
         raise ValueError("spectral_radius: ARPACK did not converge on the reservoir's largest "
@@ -109,7 +123,11 @@ def random_reservoir(units, connectivity, radius, seed=0, dtype=np.float64):
     data = rng.standard_normal(units * per_row)
     W = sp.csr_matrix((data, indices.reshape(-1), np.arange(0, units * per_row + 1, per_row)),
                       shape=(units, units))
-    current = spectral_radius(W, seed)
+    if W.nnz < _BAR_CONNECTIONS:
+        current = spectral_radius(W, seed)
+    else:
+        with tqdm(desc="reservoir spectral radius (ARPACK)", unit=" products", leave=False) as bar:
+            current = spectral_radius(W, seed, bar.update)
     if current == 0:
         raise ValueError(f"{where}: the drawn reservoir has spectral radius 0 and cannot be scaled; "
                          "choose a higher connectivity or another seed")
