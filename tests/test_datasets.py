@@ -135,6 +135,47 @@ def test_own_vocabulary_does_not_depend_on_what_was_loaded_before():
     sequence.get_vocab()[0].update({c: i for i, c in shared_before.items()})
 
 
+def _load_by_loop(path, char_to_id):
+    """The ids of every line by a plain per-character loop, growing ``char_to_id`` as it goes."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        for c in line:
+            char_to_id.setdefault(c, len(char_to_id))
+        rows.append([char_to_id[c] for c in line])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("first, then", [("addition.txt", "date.txt"), ("date.txt", "addition.txt")])
+def test_sequence_ids_and_vocabulary_equal_a_per_character_loop(first, then):
+    saved = [dict(table) for table in sequence.get_vocab()]
+    try:
+        for table in sequence.get_vocab():
+            table.clear()
+        want_vocab = {}
+        for name in (first, then):      # the second file finds part of its vocabulary known
+            (x, t), (xt, tt) = sequence.load_data(name, seed=7)
+            want = _load_by_loop(sequence._resolve(name), want_vocab)
+            order = np.arange(len(want))
+            np.random.seed(7)
+            np.random.shuffle(order)                # the book's shuffle
+            np.testing.assert_array_equal(np.concatenate([np.hstack([x, t]), np.hstack([xt, tt])]), want[order])
+            assert sequence.get_vocab()[0] == want_vocab
+            assert sequence.get_vocab()[1] == {i: c for c, i in want_vocab.items()}
+    finally:
+        for table, old in zip(sequence.get_vocab(), saved):
+            table.clear()
+            table.update(old)
+
+
+@pytest.mark.parametrize("text, match", [("", "is empty"), ("1+2_3\n45\n", r":2 has no '_'"),
+                                         ("1+2_3\n1+22_3\n", "fixed-width"), ("1+2_3\n12_3 \n", "fixed-width")])
+def test_sequence_refuses_malformed_files_saying_where(tmp_path, text, match):
+    path = tmp_path / "bad.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=match):
+        sequence.load_data(str(path))
+
+
 def test_generate_addition_round_trips(tmp_path):
     path = sequence.generate_addition(tmp_path / "add.txt", 200, seed=1)
     (x, t), (xt, tt) = sequence.load_data(str(path), seed=None)

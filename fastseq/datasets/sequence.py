@@ -39,28 +39,45 @@ def _resolve(file_name):
                             + "; set FASTSEQ_DATA to a folder holding seq/" + file_name)
 
 
+def _char_codes(path):
+    """The file's lines (without line ends) as a (lines, width) uint32 array of code points,
+    after refusing an empty file, a line without ``_`` and lines of unequal widths."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()                                 # the last line's end
+    if not lines:
+        raise ValueError(f"sequence.load_data: {path} is empty")
+    missing = next((n for n, line in enumerate(lines, 1) if "_" not in line), None)
+    if missing is not None:
+        raise ValueError(f"sequence.load_data: {path}:{missing} has no '_' separating question and answer")
+    width = len(lines[0])
+    if any(len(line) != width for line in lines) or width == 0:
+        raise ValueError(f"sequence.load_data: {path} must have fixed-width questions and answers")
+    # equal-length strings become one fixed-width unicode array: 4 bytes per character
+    codes = np.array(lines, dtype=f"<U{width}").view(np.uint32).reshape(len(lines), width)
+    splits = (codes == ord("_")).argmax(axis=1)
+    if (splits != splits[0]).any():
+        raise ValueError(f"sequence.load_data: {path} must have fixed-width questions and answers")
+    return codes, int(splits[0])
+
+
+def _ids(codes):
+    """``codes`` (lines, width) as vocabulary ids, int32, adding each new character to the
+    vocabulary in order of first appearance (line by line, left to right, as the book's loop)."""
+    chars, first = np.unique(codes, return_index=True)
+    for code in chars[np.argsort(first)]:
+        _update_vocab(chr(code))
+    ids = np.array([char_to_id[chr(c)] for c in chars], dtype=np.int32)
+    return ids[np.searchsorted(chars, codes)]
+
+
 def load_data(file_name="addition.txt", seed=1984):
     """``(x_train, t_train), (x_test, t_test)``: int32 id matrices (questions and answers with
     their leading ``_``), shuffled with ``seed`` (None: not reseeded), last 10% held out."""
-    path = _resolve(file_name)
-    questions, answers = [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            idx = line.find("_")
-            if idx < 0:
-                raise ValueError(f"sequence.load_data: {path}:{lineno} has no '_' separating question and answer")
-            questions.append(line[:idx])
-            answers.append(line[idx:])
-    if not questions:
-        raise ValueError(f"sequence.load_data: {path} is empty")
-    if len(set(map(len, questions))) != 1 or len(set(map(len, answers))) != 1:
-        raise ValueError(f"sequence.load_data: {path} must have fixed-width questions and answers")
-    for q, a in zip(questions, answers):
-        _update_vocab(q)
-        _update_vocab(a)
-    x = np.array([[char_to_id[c] for c in q] for q in questions], dtype=np.int32)
-    t = np.array([[char_to_id[c] for c in a] for a in answers], dtype=np.int32)
+    codes, split = _char_codes(_resolve(file_name))
+    ids = _ids(codes)
+    x, t = ids[:, :split], ids[:, split:]
     indices = np.arange(len(x))
     if seed is not None:
         np.random.seed(seed)
