@@ -117,7 +117,7 @@ _blas_switches = [None, -1]
 # matrix-matrix product (gemm) of at most 65536 * 4 multiply-adds, a matrix-vector product
 # (gemv) of fewer than 2304 * 4 (its interface/gemm.c and gemv.c, with the default
 # GEMM_MULTITHREAD_THRESHOLD of 4). Switching its threads around such a product changes
-# nothing but the time: two C calls and Python's bookkeeping cost more than a 30 x 10 product.
+# nothing but the time: the C calls and Python's bookkeeping can cost more than the product.
 _OPENBLAS_SERIAL_GEMM = 65536 * 4
 _OPENBLAS_SERIAL_GEMV = 2304 * 4
 
@@ -257,8 +257,8 @@ _HELPERS = _Helpers()
 
 
 def one_thread_matmul(a, b, out):
-    """``np.matmul(a, b, out=out)`` on one BLAS thread, returning ``out``; ``a`` (M, K) or (K,),
-    ``b`` (K, N) or (K,). BLAS's threads are switched only where it would use more than one."""
+    """``a @ b`` into ``out`` on one BLAS thread, returning ``out``; ``a`` (M, K) or (K,), ``b``
+    (K, N) or (K,). BLAS's threads are switched only where it would use more than one."""
     rows = a.shape[0] if a.ndim == 2 else 1
     cols = b.shape[1] if b.ndim == 2 else 1
     if blas_runs_it_serially(rows, a.shape[-1], cols):
@@ -281,9 +281,9 @@ def matmul(a, b, out=None):
     ``b`` may be transposed or sliced views), returned.
 
     Below BLAS_MIN_WORK multiply-adds it is one product on one BLAS thread
-    (``one_thread_matmul``). Above, the output's
-    longer side is cut into PRODUCT_PIECES fixed pieces, each a one-thread BLAS product; the
-    caller and up to ``product threads - 1`` helper threads take pieces until none are left.
+    (``one_thread_matmul``). Above, the output's longer side is cut into PRODUCT_PIECES fixed
+    pieces, each a one-thread BLAS product; the caller and up to ``product threads - 1`` helper
+    threads take pieces until none are left.
     The helpers sleep between products, and the caller computes any piece no helper has taken,
     so a helper kept off its core by another process delays nothing. The pieces depend only on
     the shapes, so results are the same for any thread count and any load."""
