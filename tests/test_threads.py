@@ -97,6 +97,21 @@ def test_small_products_take_one_blas_thread_and_large_ones_fixed_pieces(monkeyp
         monkeypatch.undo()
 
 
+def test_products_are_left_unswitched_only_below_openblas_own_serial_thresholds(monkeypatch):
+    import sys
+
+    from fastseq import _threads
+
+    monkeypatch.setattr(_threads, "_blas_switches", [([], True), len(sys.modules)])     # OpenBLAS alone
+    assert _threads.blas_runs_it_serially(64, 64, 64)           # 2^18 multiply-adds: gemm keeps it
+    assert not _threads.blas_runs_it_serially(64, 64, 65)
+    assert _threads.blas_runs_it_serially(1, 92, 100)           # 9,200 < 9,216: gemv keeps it
+    assert not _threads.blas_runs_it_serially(1, 96, 96)
+    assert not _threads.blas_runs_it_serially(96, 96, 1)
+    monkeypatch.setattr(_threads, "_blas_switches", [([], False), len(sys.modules)])    # another BLAS too
+    assert not _threads.blas_runs_it_serially(2, 2, 2)
+
+
 def test_one_blas_thread_covers_blas_libraries_loaded_after_its_first_use(monkeypatch):
     import sys
 
