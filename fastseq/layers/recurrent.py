@@ -43,7 +43,7 @@ def _check_params(where, Wx, Wh, b, blocks):
         if p is None:
             continue
         p = np.asarray(p)
-        if p.dtype not in (np.float32, np.float64) or p.ndim != len(want[name]) or any(
+        if not v.is_kernel_float(p.dtype) or p.ndim != len(want[name]) or any(
                 not isinstance(s, str) and s != d for s, d in zip(want[name], p.shape)):
             shape = "(" + ", ".join(map(str, want[name])) + ")"
             raise ValueError(f"{where}: {name} must be a float array of shape {shape} (H={H}, "

@@ -154,7 +154,7 @@ class TimeReservoir:
         bias_scaling = _number(where, "bias_scaling", bias_scaling, 0, np.inf, low_open=False, high_open=True)
         self.noise = _number(where, "noise", noise, 0, np.inf, low_open=False, high_open=True)
         self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
+        if not v.is_kernel_float(self.dtype):
             raise TypeError(f"{where}: dtype must be float32 or float64, got {self.dtype}")
         self.W = random_reservoir(units, connectivity, spectral_radius, seed, self.dtype)
         rng = np.random.default_rng([seed, 1])
