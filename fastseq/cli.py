@@ -70,6 +70,13 @@ def _run_args(parser, default_out, resumable=True):
                                                             "except --epochs where noted and --threads")
 
 
+def _dask_arg(parser, what):
+    """--dask [ADDRESS]: ``what`` a command does on a Dask cluster, one --corpus file a shard."""
+    parser.add_argument("--dask", nargs="?", const="local", metavar="ADDRESS",
+                        help=f"{what}, one --corpus file a shard: a scheduler's address (tcp://host:8786), "
+                             "or none for a local cluster of 2 workers (needs fastseq[dask])")
+
+
 def _corpus_args(parser, line_ends="ignore"):
     """--corpus and how its text files are read (``fastseq.corpus``)."""
     parser.add_argument("--corpus", nargs="+", default=["ptb"], metavar="PATH",
@@ -178,6 +185,7 @@ def _parser():
     w2v.add_argument("--seed", type=int, default=1)
     w2v.add_argument("--shared-negatives", action="store_true",
                      help="skip-gram: a window's context words share one draw of negatives (faster)")
+    _dask_arg(w2v, "read the corpus on a Dask cluster (training stays here)")
     _threads_arg(w2v, "kernel threads (with more than one, Hogwild updates make runs differ slightly)")
     _run_args(w2v, "runs/word2vec")
 
@@ -189,9 +197,7 @@ def _parser():
     cnt.add_argument("--shift", type=_positive_float, default=1.0, help="shifted PPMI: subtract log2(shift)")
     cnt.add_argument("--harmonic", action="store_true", help="weight a context at distance d by 1/d")
     cnt.add_argument("--seed", type=int, default=0)
-    cnt.add_argument("--dask", nargs="?", const="local", metavar="ADDRESS",
-                     help="count on a Dask cluster, one --corpus file a shard: a scheduler's address "
-                          "(tcp://host:8786), or none for a local cluster of 2 workers (needs fastseq[dask])")
+    _dask_arg(cnt, "count on a Dask cluster")
     _threads_arg(cnt, "kernel and BLAS threads (the stages run one after the other)")
     _run_args(cnt, "runs/count", resumable=False)
 
@@ -390,7 +396,8 @@ def train_word2vec(args):
                          "per window)")
     if options["corpus"] == ["ptb"]:
         options["corpus"] = "ptb"
-    kv = train_run(folder, **options, resume=bool(args.resume), force=args.force, threads=args.threads)
+    kv = train_run(folder, **options, resume=bool(args.resume), force=args.force, threads=args.threads,
+                   dask=args.dask)
     for e in read_log(folder):
         print(f"epoch {e['epoch']}: {e['words']:,} words (after subsampling) in {e['seconds']:.2f} s, "
               f"{e['words_per_s']:,.0f} words/s, loss {e['loss']:.4f}")

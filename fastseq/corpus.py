@@ -177,6 +177,16 @@ class _Table:
         return [raw[bounds[e]:bounds[e + 1]] for e in range(n)]
 
 
+def _entries_in_order(word_lists):
+    """Word lists (each a bytes of UTF-8 words joined by ``\n``, words without white space) put
+    into one table in order of first appearance by the scan kernel: ``(the table's words as
+    bytes, in entry order; per list its words' entries, int32)``."""
+    table, flags = _Table(), np.zeros(2, np.uint8)            # as they are: no "." split, no <eos>
+    eos_word = np.frombuffer(EOS.encode(), np.uint8).copy()
+    entries = [table.scan(np.frombuffer(joined + b"\n", np.uint8), eos_word, flags) for joined in word_lists]
+    return table.words(), entries
+
+
 def _distinct_words(raw_words, raw_counts, lower):
     """(words, counts int64, raw entry → word int64): the raw words decoded as UTF-8 (and, with
     ``lower``, lower-cased beyond ASCII), merged where two became one, in first-appearance order."""

@@ -264,13 +264,13 @@ def count_run(folder, corpus="ptb", window=2, dim=100, alpha=1.0, shift=1.0, har
     after the other. ``dask`` ("local", or a scheduler's address) counts on a Dask cluster
     instead, one text file a shard (``fastseq.sharded``). Returns the KeyedVectors."""
     from fastseq import _threads
-    from fastseq.datasets.text import READING_DEFAULTS, load_corpus
+    from fastseq.datasets.text import READING_DEFAULTS, check_shardable, load_corpus
     from fastseq.runs import RunFolder, rss_mib
     from fastseq.vectors import KeyedVectors
 
     reading = {**READING_DEFAULTS, **reading}
-    if dask is not None and corpus == "ptb":
-        raise ValueError("--dask shards text files: give them with --corpus")
+    if dask is not None:
+        check_shardable(corpus)
     with RunFolder(folder, "count", force=force) as run:
         def report(stage, seconds, info):
             run.log({"stage": stage, "seconds": round(seconds, 3), **info, "rss_mib": rss_mib()})

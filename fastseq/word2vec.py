@@ -187,18 +187,23 @@ _EARLIER = {"shared_negatives": False}
 
 
 def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5, epochs=10, lr=None, sample=1e-3,
-              seed=1, shared_negatives=False, resume=False, force=False, threads=None, progress=None, **reading):
+              seed=1, shared_negatives=False, resume=False, force=False, threads=None, progress=None, dask=None,
+              **reading):
     """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"``, or text files read with the
     ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder ``folder`` (see ``fastseq.runs``): one log
     line and one checkpoint per epoch, then ``vectors.npz``, ``vectors.txt`` and ``loss.png`` (with
     matplotlib). ``resume``
     continues the saved run after its last full epoch (the options must equal the saved ones;
     ``threads`` may change). ``threads`` (default: the available cores) runs the kernels.
+    ``dask`` ("local", or a scheduler's address) reads the text files on a Dask cluster, one
+    file a shard, to the same ids (``fastseq.sharded.sharded_corpus``); training stays here.
     Ctrl-C stops between kernel calls and raises KeyboardInterrupt; returns the KeyedVectors."""
-    from fastseq.datasets.text import READING_DEFAULTS, load_corpus
+    from fastseq.datasets.text import READING_DEFAULTS, check_shardable, load_corpus
     from fastseq.runs import RunError, RunFolder, StopFlag, conflicts, rss_mib, save_curve
     from fastseq.vectors import KeyedVectors
 
+    if dask is not None:
+        check_shardable(corpus)
     with RunFolder(folder, "train-word2vec", resume=resume, force=force) as run:
         options = {"corpus": corpus, **READING_DEFAULTS, **reading, "model": model, "dim": dim, "window": window, "negative": negative,
                    "epochs": epochs, "lr": lr if lr is not None else 0.05 if model == "cbow" else 0.025,
@@ -207,7 +212,7 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
             saved = run.read_config(_SCHEMA, {**READING_DEFAULTS, **_EARLIER})
             conflicts(saved, options)
             options = {k: saved[k] for k in options}
-        ids, words = load_corpus(options["corpus"], progress=progress,
+        ids, words = load_corpus(options["corpus"], progress=progress, dask=dask,
                                  **{k: options[k] for k in READING_DEFAULTS})
         config = {**options, "tokens": int(ids.size), "vocab_size": len(words)}
         if resume and (saved["tokens"], saved["vocab_size"]) != (config["tokens"], config["vocab_size"]):

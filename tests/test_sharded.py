@@ -1,10 +1,11 @@
-"""Co-occurrence counts sharded over a 2-worker Dask LocalCluster equal the single-machine ones."""
+"""A corpus read and its co-occurrences counted over a 2-worker Dask LocalCluster equal the
+single-machine ones."""
 import numpy as np
 import pytest
 
 from fastseq.count import co_occurrence
 from fastseq.datasets.text import load_corpus
-from fastseq.sharded import client_for, sharded_counts
+from fastseq.sharded import client_for, sharded_corpus, sharded_counts
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,19 @@ def test_sharded_counts_equal_the_single_machine_counts(client, files, reading, 
     np.testing.assert_array_equal(counts.indptr, single.indptr)
 
 
+@pytest.mark.parametrize("reading", [
+    {},
+    {"line_ends": "eos", "min_count": 3},
+    {"tokenize": "whitespace", "max_vocab_size": 6},
+])
+def test_sharded_corpus_equals_the_single_machine_read(client, files, reading):
+    ids, words = load_corpus(files, progress=False, **reading)
+    sharded_ids, sharded_words = sharded_corpus(files, client, reading)
+    assert sharded_words == words
+    assert sharded_ids.dtype == np.int32
+    np.testing.assert_array_equal(sharded_ids, ids)
+
+
 def test_harmonic_counts_agree_to_rounding(client, files):
     ids, words = load_corpus(files, progress=False)
     single = co_occurrence(ids, len(words), 4, harmonic=True).toarray()
@@ -65,3 +79,20 @@ def test_count_command_with_dask(files, tmp_path, capsys):
     capsys.readouterr()
     assert main(["count", "--dask", "--out", str(tmp_path / "p")]) == 1
     assert "--dask shards text files" in capsys.readouterr().err
+
+
+def test_word2vec_command_with_dask(files, tmp_path, capsys):
+    from fastseq.cli import main
+    from fastseq.vectors import KeyedVectors
+
+    common = ["train-word2vec", "--corpus", *files, "--min-count", "2", "--dim", "4", "--epochs", "2",
+              "--threads", "1"]
+    assert main([*common, "--dask", "--out", str(tmp_path / "d")]) == 0
+    assert main([*common, "--out", str(tmp_path / "s")]) == 0
+    d, s = (KeyedVectors.load(tmp_path / k / "vectors.npz") for k in "ds")
+    assert d.id_to_word == s.id_to_word
+    np.testing.assert_array_equal(d.vectors, s.vectors)          # the same ids, one thread: the same run
+    capsys.readouterr()
+    assert main(["train-word2vec", "--dask", "--out", str(tmp_path / "p")]) == 1
+    assert "--dask shards text files" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
