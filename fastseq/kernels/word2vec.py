@@ -119,34 +119,52 @@ def _shared_window(w, count, W_in, W_out, lr, scratch, loss, running):
     centre word w (label 1) and the window's negatives (label 0) at once, a small dense product
     (count × (1 + negatives)) instead of ``count`` separate sets of pairs. Every gradient is
     taken at the window's starting weights, then W_out and W_in are updated; returns (loss,
-    running)."""
+    running). Context rows go in pairs, so that each load of a target's row serves two dot
+    products, two gradient sums and two updates (an odd last row is paired with itself, its twin's
+    results unused)."""
     negatives, ctx, grads, delta = scratch[2], scratch[3], scratch[4], scratch[5]
     D = W_in.shape[1]
     targets = negatives.shape[0] + 1
-    for i in range(count):
-        c = ctx[i]
+    for i in range(0, count, 2):
+        c0 = ctx[i]
+        c1 = ctx[i + 1] if i + 1 < count else c0          # a lone last row is paired with itself
         for d in range(D):
             delta[i, d] = 0
+            delta[i + 1, d] = 0
         for j in range(targets):
             t = w if j == 0 else negatives[j - 1]
-            s = W_in[c, 0] * 0
+            s0 = W_in[c0, 0] * 0
+            s1 = s0
             for d in range(D):
-                s += W_in[c, d] * W_out[t, d]
-            p = fast_sigmoid(s)
+                s0 += W_in[c0, d] * W_out[t, d]
+                s1 += W_in[c1, d] * W_out[t, d]
+            p0 = fast_sigmoid(s0)
+            p1 = fast_sigmoid(s1)
             label = 1 if j == 0 else 0
-            grads[i, j] = (label - p) * lr
-            g = grads[i, j]                 # float32, as the rows
+            grads[i, j] = (label - p0) * lr
+            grads[i + 1, j] = (label - p1) * lr
+            g0 = grads[i, j]                # float32, as the rows
+            g1 = grads[i + 1, j]
             for d in range(D):              # W_out[t] is still in cache, and not updated yet
-                delta[i, d] += g * W_out[t, d]
-            q = p if j == 0 else 1 - p
-            loss, running = _fold_loss(loss, running, max(np.float64(q), 1e-12))
+                delta[i, d] += g0 * W_out[t, d]
+                delta[i + 1, d] += g1 * W_out[t, d]
+            loss, running = _fold_loss(loss, running, max(np.float64(p0 if j == 0 else 1 - p0), 1e-12))
+            if i + 1 < count:
+                loss, running = _fold_loss(loss, running, max(np.float64(p1 if j == 0 else 1 - p1), 1e-12))
     for j in range(targets):
         t = w if j == 0 else negatives[j - 1]
-        for i in range(count):
-            c = ctx[i]
-            g = grads[i, j]
+        for i in range(0, count - 1, 2):
+            c0 = ctx[i]
+            c1 = ctx[i + 1]
+            g0 = grads[i, j]
+            g1 = grads[i + 1, j]
             for d in range(D):
-                W_out[t, d] += g * W_in[c, d]
+                W_out[t, d] += g0 * W_in[c0, d] + g1 * W_in[c1, d]
+        if count % 2:
+            c0 = ctx[count - 1]
+            g0 = grads[count - 1, j]
+            for d in range(D):
+                W_out[t, d] += g0 * W_in[c0, d]
     for i in range(count):
         c = ctx[i]
         for d in range(D):
@@ -245,8 +263,8 @@ def train_span(corpus, start, stop, W_in, W_out, prob, alias, window, negative, 
     for _ in prange(n_threads):
         scratch = (np.empty((1, D), dtype=W_in.dtype), np.empty(D, dtype=W_in.dtype),
                    np.empty(negative, dtype=np.int64), np.empty(2 * window, dtype=np.int64),
-                   np.empty((2 * window, negative + 1), dtype=W_in.dtype),
-                   np.empty((2 * window, D), dtype=W_in.dtype))
+                   np.empty((2 * window + 1, negative + 1), dtype=W_in.dtype),
+                   np.empty((2 * window + 1, D), dtype=W_in.dtype))
         while True:
             c = fetch_add(ticket, 0, 1)
             if c >= n_chunks:
