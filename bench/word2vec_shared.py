@@ -5,8 +5,9 @@ gensim, on PTB: speed and quality.
 
 Each seed trains skip-gram (window 5, dim 100, 5 negatives, sample 1e-3, PTB's train split)
 twice, the classic way and with one draw of negatives per window (``shared_negatives=True``),
-then CBOW, and scores each on WordSim-353 (Spearman) and the analogy questions. Training is timed end to
-end: reading PTB's text and the vocabulary included, the kernels compiled beforehand. gensim
+then CBOW, and scores each on WordSim-353 (Spearman), on SimLex-999 (Spearman; the copy in
+gensim's test data, so only when gensim is installed) and on the analogy questions. Training is
+timed end to end: reading PTB's text and the vocabulary included, the kernels compiled beforehand. gensim
 (an anchor only, skipped when it is not installed) trains the same settings from the same text
 in its fastest mode, ``corpus_file``, with as many workers; it reads each line as a sentence
 (no ``<eos>`` words, no window across lines), the one difference in the work. The runs
@@ -22,6 +23,15 @@ import time
 import numpy as np
 
 
+def _simlex():
+    """gensim's copy of SimLex-999 (its test data), or None without gensim."""
+    try:
+        from gensim.test.utils import datapath
+    except ImportError:
+        return None
+    return datapath("simlex999.txt")
+
+
 def _fastseq(seed, epochs, model, shared):
     from fastseq.datasets import ptb
     from fastseq.vectors import KeyedVectors
@@ -33,7 +43,9 @@ def _fastseq(seed, epochs, model, shared):
                        shared_negatives=shared)
     seconds = time.perf_counter() - start
     kv = KeyedVectors(r.W_in, [id_to_word[i] for i in range(len(id_to_word))])
-    return seconds, kv.evaluate_similarity()["spearman"], kv.evaluate_analogies()["accuracy"]
+    simlex = _simlex()
+    return (seconds, kv.evaluate_similarity()["spearman"], kv.evaluate_analogies()["accuracy"],
+            kv.evaluate_similarity(simlex)["spearman"] if simlex else float("nan"))
 
 
 def _gensim(seed, epochs, threads, text, sg):
@@ -83,13 +95,13 @@ def main():
     medians = {k: statistics.median(r[0] for r in v) for k, v in rows.items() if v}
     print(f"\nPTB, {opts.epochs} epochs, {opts.threads} threads, {opts.seeds} seeds "
           f"(numba {fastseq.get_num_threads()}, pid {os.getpid()})")
-    print(f"{'run':34s} {'median s':>9s} {'WordSim-353':>12s} {'analogy':>8s} {'gensim / it':>12s}")
+    print(f"{'run':34s} {'median s':>9s} {'WordSim-353':>12s} {'analogy':>8s} {'SimLex-999':>11s} "
+          f"{'gensim / it':>12s}")
     for name, runs_ in rows.items():
-        sim = f"{np.mean([r[1] for r in runs_]):.4f}" if len(runs_[0]) > 1 else "-"
-        ana = f"{np.mean([r[2] for r in runs_]):.4f}" if len(runs_[0]) > 1 else "-"
+        sim, ana, simlex = (f"{np.mean([r[k] for r in runs_]):.4f}" if len(runs_[0]) > 1 else "-" for k in (1, 2, 3))
         anchor = runs[name][0]
         ratio = f"{medians[anchor] / medians[name]:.2f}x" if anchor in medians else "-"
-        print(f"{name:34s} {medians[name]:9.2f} {sim:>12s} {ana:>8s} {ratio:>12s}")
+        print(f"{name:34s} {medians[name]:9.2f} {sim:>12s} {ana:>8s} {simlex:>11s} {ratio:>12s}")
     classic, shared = medians["skip-gram"], medians["skip-gram, shared negatives"]
     print(f"shared negatives: {classic / shared:.2f}x the classic skip-gram's speed")
 
