@@ -2,9 +2,11 @@
 
     x_t = (1 - leak) * x_{t-1} + leak * tanh(W @ x_{t-1} + drive_t)
 
-``W`` is the (H, H) reservoir as a CSR triple ``(indptr (H+1,) uint64, indices (nnz,) uint32,
-data (nnz,))``: unsigned, so that numba emits no negative-index wrap-around in the gather
-(``bench/bench_esn.py`` times the kernel);
+``W`` is the (H, H) reservoir as a CSR triple ``(indptr (H+1,) uint64, indices (nnz,) uint16 or
+uint32, data (nnz,) float32)`` (``fastseq.layers.reservoir.kernel_csr``): unsigned, so that
+numba emits no negative-index wrap-around in the gather, and narrow, because a large
+reservoir's step is bound by reading them (``bench/bench_esn.py`` times the kernel); the sums
+are taken in the states' dtype;
 ``drive`` holds everything that does not depend on the state (``Win @ u_t + bias`` and noise),
 computed beforehand by one BLAS product. Each unit's sum runs over its CSR row in stored order,
 so a result is the same on any number of threads. No dense (H, H) matrix is ever built.

@@ -8,6 +8,12 @@ feed a linear readout fitted in closed form (``Ridge``). ``W`` (H, H) is sparse 
 unit receives ``round(connectivity * H)`` connections) and scaled to a chosen spectral radius;
 ``Win`` (H, D) and ``bias`` (H,) are dense. All are drawn from ``seed``, so the same seed gives
 the same reservoir on any machine and any thread count.
+
+The reservoir's weights are float32 numbers whatever the layer's dtype (a float64 layer holds
+them in float64 and computes in float64): the kernels read each as 4 bytes, with a column index
+of 2 bytes when H ≤ 65,536, so a connection costs 6 bytes of memory traffic a step instead of
+12; a step of a large reservoir is bound by that traffic. The spectral radius then holds to
+float32 rounding (relative error about 1e-7).
 """
 import os
 
@@ -19,7 +25,7 @@ from tqdm.auto import tqdm
 
 from fastseq import _validate as v
 from fastseq import kernels
-from fastseq._threads import get_num_threads
+from fastseq._threads import get_num_threads, matmul
 
 # Rows of W drawn per block: bounds the draw's scratch memory to this many rows of H floats.
 _DRAW_ROWS = 256
@@ -132,8 +138,15 @@ def random_reservoir(units, connectivity, radius, seed=0, dtype=np.float64):
         raise ValueError(f"{where}: the drawn reservoir has spectral radius 0 and cannot be scaled; "
                          "choose a higher connectivity or another seed")
     W.data *= radius / current
-    W.data = W.data.astype(dtype)
+    W.data = W.data.astype(np.float32).astype(dtype)        # float32 weights: see the module docstring
     return W
+
+
+def kernel_csr(W):
+    """The reservoir W (scipy CSR, (H, H)) as the kernels take it: ``(indptr uint64 (H+1,),
+    indices uint16 (nnz,) when H ≤ 65,536 else uint32, data float32 (nnz,))``."""
+    index = np.uint16 if W.shape[1] <= 1 << 16 else np.uint32
+    return W.indptr.astype(np.uint64), W.indices.astype(index), W.data.astype(np.float32)
 
 
 class TimeReservoir:
@@ -143,7 +156,7 @@ class TimeReservoir:
     forgets it, ``set_state(h (N, H))`` sets it); otherwise every call starts from zeros.
     ``noise`` adds that standard deviation of Gaussian noise to every pre-activation, drawn
     from ``seed``. Nothing here is trained: ``params`` and ``grads`` are empty. ``W`` is the
-    reservoir (scipy CSR), ``csr`` the same as the kernels take it (unsigned indices)."""
+    reservoir (scipy CSR), ``csr`` the same as the kernels take it (``kernel_csr``)."""
 
     def __init__(self, input_dim, units, connectivity=0.1, spectral_radius=0.9, leak=1.0, input_scaling=1.0,
                  bias_scaling=0.0, noise=0.0, seed=0, stateful=True, dtype=np.float64):
@@ -161,7 +174,8 @@ class TimeReservoir:
         self.Win = (rng.uniform(-1, 1, (units, input_dim)) * input_scaling).astype(self.dtype)
         self.bias = (rng.uniform(-1, 1, units) * bias_scaling).astype(self.dtype)
         self._noise = np.random.default_rng([seed, 2])
-        self.csr = (self.W.indptr.astype(np.uint64), self.W.indices.astype(np.uint32), self.W.data)
+        check_memory(where, "the kernels' copy of the reservoir", self.W.nnz * 8)
+        self.csr = kernel_csr(self.W)
         self.stateful = stateful
         self.params, self.grads = [], []
         self.h = None
@@ -174,7 +188,7 @@ class TimeReservoir:
         """The state-independent part of each pre-activation: xs (N, T, D) @ Win.T + bias
         (+ noise) → (N, T, H)."""
         N, T, D = xs.shape
-        drive = (xs.reshape(N * T, D) @ self.Win.T).reshape(N, T, self.units)
+        drive = matmul(xs.reshape(N * T, D), self.Win.T).reshape(N, T, self.units)
         drive += self.bias
         if self.noise:
             drive += (self.noise * self._noise.standard_normal(drive.shape)).astype(self.dtype)
