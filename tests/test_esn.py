@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import fastseq
 from fastseq.datasets.mackey_glass import mackey_glass, nrmse
@@ -206,3 +207,15 @@ def test_cli_refuses_bad_options_before_writing_anything(tmp_path, capsys):
     assert main(["train-esn", "--warmup", "700", "--train", "600", "--out", str(out)]) == 1
     assert "warmup (700) must be smaller than train (600)" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_kernels_read_float32_weights_and_the_narrowest_column_index():
+    layer = rl.TimeReservoir(1, 50, connectivity=0.2, seed=3)
+    indptr, indices, data = layer.csr
+    assert (indptr.dtype, indices.dtype, data.dtype) == (np.uint64, np.uint16, np.float32)
+    assert layer.W.dtype == np.float64
+    np.testing.assert_array_equal(data, layer.W.data)               # float32 numbers, held exactly in float64
+    np.testing.assert_array_equal(indices, layer.W.indices)
+    wide = sp.csr_matrix(([0.5, -2.0], ([0, 69_999], [69_999, 3])), shape=(70_000, 70_000))
+    indptr, indices, data = rl.kernel_csr(wide)
+    assert indices.dtype == np.uint32 and indices.tolist() == [69_999, 3] and data.tolist() == [0.5, -2.0]
