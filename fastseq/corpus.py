@@ -178,7 +178,7 @@ class _Table:
 
 
 def _entries_in_order(word_lists):
-    """Word lists (each a bytes of UTF-8 words joined by ``\n``, words without white space) put
+    """Word lists (each a bytes of UTF-8 words joined by ``\\n``, words without white space) put
     into one table in order of first appearance by the scan kernel: ``(the table's words as
     bytes, in entry order; per list its words' entries, int32)``."""
     table, flags = _Table(), np.zeros(2, np.uint8)            # as they are: no "." split, no <eos>

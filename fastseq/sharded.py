@@ -56,7 +56,7 @@ def _read_shard(path, reading):
 
 
 def _shard_words(shard):
-    """A read shard's words joined by ``\n`` (which no word holds; one string pickles much
+    """A read shard's words joined by ``\\n`` (which no word holds; one string pickles much
     faster than a list) and their counts."""
     _, words, counts = shard
     return "\n".join(words), counts
@@ -104,7 +104,7 @@ def _straddling(left, right, vocab_size, window, harmonic):
 
 
 def _merged(shard_words):
-    """Per shard ``(words joined by \n, counts)`` in file order → ``(the merged words as UTF-8
+    """Per shard ``(words joined by \\n, counts)`` in file order → ``(the merged words as UTF-8
     bytes, in order of first appearance; their total counts int64; per shard an int32 array
     mapping its words to the merged ones)``, merged by the corpus reader's hash table."""
     from fastseq.corpus import _entries_in_order
