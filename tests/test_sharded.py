@@ -96,3 +96,18 @@ def test_word2vec_command_with_dask(files, tmp_path, capsys):
     assert main(["train-word2vec", "--dask", "--out", str(tmp_path / "p")]) == 1
     assert "--dask shards text files" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+
+def test_a_word2vec_run_resumes_with_its_corpus_read_on_dask(files, tmp_path):
+    from fastseq.runs import read_log
+    from fastseq.vectors import KeyedVectors
+    from fastseq.word2vec import train_run
+
+    folder = tmp_path / "r"
+    first = train_run(folder, corpus=files, dim=4, epochs=1, threads=1, progress=False)
+    # the resumed run checks that its corpus, read on Dask, has the saved tokens and vocabulary
+    again = train_run(folder, corpus=files, dim=4, epochs=1, threads=1, progress=False, resume=True, dask="local")
+    assert [e["epoch"] for e in read_log(folder)] == [1]
+    assert again.id_to_word == first.id_to_word == load_corpus(files, progress=False)[1]
+    np.testing.assert_array_equal(KeyedVectors.load(folder / "vectors.npz").vectors, first.vectors)
