@@ -68,6 +68,11 @@ class Recipe:
 
 _BETTER = Recipe(model="better", epochs=40, wordvec=650, hidden=650, dropout=0.5, validate=True,
                  restart_each_epoch=True)
+# A mean cross-entropy above this (log of float64's largest number) has a perplexity that
+# overflows: such a run has diverged even while its loss is still finite (weights near 1e29
+# give losses near 1e29 before anything overflows in float32).
+MAX_LOSS = float(np.log(np.finfo(np.float64).max))
+
 RECIPES = {
     "rnnlm": Recipe(),
     "better": _BETTER,
@@ -290,7 +295,7 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
                                                             progress.time_idx)
                     try:
                         loss = train_step(model, optimizer, batch_x, batch_t, recipe.max_grad, progress.epoch + 1,
-                                          progress.iteration + 1)
+                                          progress.iteration + 1, max_loss=MAX_LOSS)
                     except FloatingPointError as exc:
                         raise FloatingPointError(f"{exc} (--lr, --max-grad); the last checkpoint in {run.path} "
                                                  "is intact") from None

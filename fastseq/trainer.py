@@ -18,9 +18,10 @@ from fastseq.runs import save_curve
 from fastseq.util import clip_grads, remove_duplicate
 
 
-def train_step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters):
+def train_step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters, max_loss=np.inf):
     """The book's training step: forward, backward, fold shared weights, clip, update; returns
-    the loss. A non-finite loss raises FloatingPointError before the weights are touched."""
+    the loss. A loss that is not finite, or above ``max_loss``, raises FloatingPointError before
+    the weights are touched."""
     try:
         with np.errstate(over="ignore", invalid="ignore"):     # divergence is checked below
             loss = model.forward(batch_x, batch_t)
@@ -28,9 +29,10 @@ def train_step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters):
         if not isinstance(exc, FloatingPointError) and all(np.isfinite(p).all() for p in model.params):
             raise
         loss = float("nan")
-    if not np.isfinite(loss):
+    if not (np.isfinite(loss) and loss <= max_loss):
+        bound = "" if np.isnan(loss) or np.isinf(loss) else f", above {max_loss:g}"
         raise FloatingPointError(
-            f"training diverged: loss is {loss} at epoch {epoch} iter {iters}; the weights were "
+            f"training diverged: loss is {loss:g}{bound} at epoch {epoch} iter {iters}; the weights were "
             "not updated with it. Lower the learning rate or set max_grad.")
     model.backward()
     params, grads = remove_duplicate(model.params, model.grads)
