@@ -289,6 +289,8 @@ def matmul(a, b, out=None):
     the shapes, so results are the same for any thread count and any load."""
     M, N = a.shape[0], b.shape[1]
     if out is None:
+        if blas_runs_it_serially(M, a.shape[1], N):
+            return np.dot(a, b)         # BLAS keeps it on this thread: nothing to switch or allocate here
         out = np.empty((M, N), dtype=np.result_type(a, b))
     longer = max(M, N)
     if M * a.shape[1] * N < BLAS_MIN_WORK or longer < PRODUCT_PIECES or PRODUCT_PIECES == 1:

@@ -58,10 +58,11 @@ def _spy_on_products(monkeypatch, fail_on=None):
 
     def spy_on(real):
         def spy(a, b, out=None):
-            calls.append((out.shape, tuple(_blas_threads()), threading.get_ident()))
-            if fail_on is not None and out.shape[1] == fail_on:
+            shape = (a.shape[0], b.shape[1]) if out is None else out.shape
+            calls.append((shape, tuple(_blas_threads()), threading.get_ident()))
+            if fail_on is not None and shape[1] == fail_on:
                 raise MemoryError("piece failed")
-            return real(a, b, out=out)
+            return real(a, b) if out is None else real(a, b, out=out)
         return spy
     monkeypatch.setattr(np, "matmul", spy_on(np.matmul))
     monkeypatch.setattr(np, "dot", spy_on(np.dot))
