@@ -20,14 +20,13 @@ An empty corpus gives an all-zero matrix.
 import sys
 import time
 
-import numba
 import numpy as np
 
 from fastseq import _validate as v
 from fastseq._lang import phrase
-from fastseq._threads import one_blas_thread
-from fastseq.kernels.cooccurrence import count_dense, fill_rows, positions_by_word, row_lengths
-from fastseq.kernels.ppmi import ppmi_csr, ppmi_dense
+from fastseq._threads import get_num_threads, one_blas_thread
+from fastseq import kernels
+from fastseq.numpy_kernels import for_size
 
 __all__ = ["create_co_matrix", "co_occurrence", "ppmi", "ppmi_sparse", "truncated_svd", "count_vectors", "count_run"]
 
@@ -77,7 +76,7 @@ def create_co_matrix(corpus, vocab_size, window_size=1):
     or right of w. corpus (n,) integer ids."""
     corpus, window_size = _corpus("create_co_matrix", corpus, vocab_size, window_size)
     co = np.zeros((vocab_size, vocab_size), dtype=_count_dtype(corpus, window_size))
-    count_dense(corpus, window_size, True, True, co)
+    for_size("cooccurrence", corpus.size * window_size).count_dense(corpus, window_size, True, True, co)
     return co
 
 
@@ -89,16 +88,17 @@ def co_occurrence(corpus, vocab_size, window_size=1, harmonic=False, context="bo
     where = "co_occurrence"
     corpus, window_size = _corpus(where, corpus, vocab_size, window_size)
     left, right = _context(where, context)
-    n_threads = numba.get_num_threads()
-    starts, positions = positions_by_word(corpus, vocab_size)
+    n_threads = get_num_threads()
+    starts, positions = kernels.cooccurrence.positions_by_word(corpus, vocab_size)
     lengths = np.empty(vocab_size, dtype=np.int64)
-    row_lengths(corpus, starts, positions, window_size, left, right, n_threads, lengths)
+    kernels.cooccurrence.row_lengths(corpus, starts, positions, window_size, left, right, n_threads, lengths)
     indptr = np.zeros(vocab_size + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
     nnz = int(indptr[-1])
     indices = np.empty(nnz, dtype=np.int32)
     data = np.empty(nnz, dtype=np.float32 if harmonic else _count_dtype(corpus, window_size))
-    fill_rows(corpus, starts, positions, window_size, left, right, bool(harmonic), n_threads, indptr, indices, data)
+    kernels.cooccurrence.fill_rows(corpus, starts, positions, window_size, left, right, bool(harmonic), n_threads,
+                                   indptr, indices, data)
     if nnz < np.iinfo(np.int32).max:
         indptr = indptr.astype(np.int32)
     C = _sparse().csr_matrix((data, indices, indptr), shape=(vocab_size, vocab_size))
@@ -145,7 +145,7 @@ def ppmi(C, verbose=False, eps=1e-8):
                          "PPMI takes both marginals from the column sums, so C must be symmetric (its PMI "
                          "would be inf); use ppmi_sparse for one-sided counts")
     M = np.empty(C.shape, dtype=np.float32)
-    ppmi_dense(C, float(S.sum()), S, S, float(eps), 0.0, M)
+    for_size("ppmi", C.size).ppmi_dense(C, float(S.sum()), S, S, float(eps), 0.0, M)
     if verbose:
         total = C.shape[0] * C.shape[1]
         for count in range(total // 100 + 1, total + 1, total // 100 + 1):
@@ -184,7 +184,7 @@ def ppmi_sparse(C, alpha=1.0, shift=1.0, eps=1e-8, dtype=np.float32):
     row_sums = np.asarray(C.sum(axis=1, dtype=np.float64)).ravel()
     col_sums = np.asarray(C.sum(axis=0, dtype=np.float64)).ravel()
     out = np.empty(C.nnz, dtype=dtype)
-    ppmi_csr(C.indptr, C.indices, C.data, N, row_sums, _smoothed(col_sums, N, alpha), float(eps),
+    kernels.ppmi.ppmi_csr(C.indptr, C.indices, C.data, N, row_sums, _smoothed(col_sums, N, alpha), float(eps),
              float(np.log2(shift)), out)
     M = sp.csr_matrix((out, C.indices.copy(), C.indptr.copy()), shape=C.shape)
     M.eliminate_zeros()

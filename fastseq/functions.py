@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq import kernels
+from fastseq.numpy_kernels import for_size
 
 
 def _as_float(where, x):
@@ -18,7 +18,7 @@ def sigmoid(x):
     """Elementwise ``1 / (1 + exp(-x))``; float in, same dtype out (ints give float64, as NumPy does)."""
     x = np.ascontiguousarray(_as_float("sigmoid", x))
     y = np.empty_like(x)
-    kernels.activations.sigmoid_forward(x.reshape(-1), y.reshape(-1))
+    for_size("activations", x.size).sigmoid_forward(x.reshape(-1), y.reshape(-1))
     return y
 
 
@@ -34,7 +34,7 @@ def softmax(x):
         raise ValueError("softmax: x must have at least 1 dimension, got a scalar")
     rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
     y = np.empty_like(rows)
-    kernels.softmax.softmax_forward(rows, y)
+    for_size("softmax", rows.size).softmax_forward(rows, y)
     return y.reshape(x.shape)
 
 

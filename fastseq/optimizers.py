@@ -4,47 +4,58 @@ Same classes, arguments and attributes as the book: SGD, Momentum, Nesterov, Ada
 Adam; state (``v``, ``h``, ``m``, ``iter``) is created on the first ``update`` with one slot per
 position in ``params``; ``lr`` may be changed between calls. Each parameter is updated in
 place through a 1-D view in its memory order, so C- and F-ordered (transposed) parameters both
-work; a parameter that is neither must be made contiguous by the caller.
+work; a parameter that is neither must be made contiguous by the caller. A parameter of fewer
+than ``numpy_kernels.MAX_SIZE`` elements is updated by the same formula in NumPy, so that a tiny
+model never starts numba (see ``fastseq.numpy_kernels``).
 """
 import numpy as np
 
 from fastseq._validate import flat_view, is_kernel_float
-from fastseq import kernels
+from fastseq import kernels, numpy_kernels
 
 _EPS = 1e-7
 
 
-def _param_view(i, p):
-    pv = flat_view(p)
-    if pv is None:
-        raise ValueError(f"optimizer: params[{i}] (shape {p.shape}) must be C- or F-contiguous "
-                         "to be updated in place")
-    return pv
-
-
-def _grad_view(i, g, p):
-    """grads[i] flattened in the memory order of params[i], in its dtype (copied only if the
-    layouts or dtypes differ)."""
-    if type(g) is np.ndarray and g.dtype == p.dtype and g.shape == p.shape and g.flags.c_contiguous \
-            and p.flags.c_contiguous:
-        return g.reshape(-1)            # the usual case, checked in one line
+def _grad(i, g, p):
+    """grads[i] as an array of params[i]'s shape and dtype (converted only if it is not one)."""
+    if type(g) is np.ndarray and g.dtype == p.dtype and g.shape == p.shape:
+        return g                        # the usual case, checked in one line
     g = np.asarray(g)
     if g.shape != p.shape:
         raise ValueError(f"optimizer: grads[{i}] has shape {g.shape}, params[{i}] has {p.shape}")
     if g.dtype.kind not in "fiub":
         raise TypeError(f"optimizer: grads[{i}] must be a real array, got dtype {g.dtype}")
+    return g.astype(p.dtype)
+
+
+def _grad_view(p, g):
+    """g (checked: p's shape and dtype) flattened in the memory order of p (copied only if
+    their layouts differ)."""
+    if g.flags.c_contiguous and p.flags.c_contiguous:
+        return g.reshape(-1)
     order = "C" if p.flags.c_contiguous else "F"
-    g = np.asarray(g, dtype=p.dtype, order=order)
-    return g.reshape(-1, order=order)
+    return np.asarray(g, order=order).reshape(-1, order=order)
 
 
-def _check_params(where, params):
-    for i, p in enumerate(params):
+def _checked_grads(where, params, grads):
+    """The gradients, each an array of its parameter's shape and dtype, after checking that every
+    parameter is a writable, C- or F-contiguous float32 or float64 array: all before any
+    parameter is touched, so a bad entry leaves the model as it was."""
+    if len(params) != len(grads):
+        raise ValueError(f"{where}: {len(params)} params but {len(grads)} grads")
+    checked = []
+    for i, (p, g) in enumerate(zip(params, grads)):
         if not isinstance(p, np.ndarray) or not is_kernel_float(p.dtype):
             got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
             raise TypeError(f"{where}: params[{i}] must be a float32 or float64 array, got {got}")
-        if not p.flags.writeable:
+        flags = p.flags
+        if not flags.writeable:
             raise ValueError(f"{where}: params[{i}] is read-only and cannot be updated in place")
+        if not (flags.c_contiguous or flags.f_contiguous):
+            raise ValueError(f"{where}: params[{i}] (shape {p.shape}) must be C- or F-contiguous "
+                             "to be updated in place")
+        checked.append(_grad(i, g, p))
+    return checked
 
 
 class _Optimizer:
@@ -56,22 +67,25 @@ class _Optimizer:
     def update(self, params, grads):
         """Update every ``params[i]`` in place from ``grads[i]``."""
         where = f"{type(self).__name__}.update"
-        if len(params) != len(grads):
-            raise ValueError(f"{where}: {len(params)} params but {len(grads)} grads")
-        _check_params(where, params)
+        grads = _checked_grads(where, params, grads)
         if self.state_names and getattr(self, self.state_names[0]) is None:
             for name in self.state_names:
                 setattr(self, name, [np.zeros_like(p) for p in params])
         self._check_state(where, params)
         self._begin_step()
         scalars = self._scalars()
-        kernel = getattr(kernels.optim, self._kernel)
+        slots = list(zip(*(getattr(self, name) for name in self.state_names))) or [()] * len(params)
+        small_update = getattr(numpy_kernels, self._kernel)
         typed = {}                      # the scalars in each parameter dtype
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if p.dtype not in typed:
-                typed[p.dtype] = [p.dtype.type(s) for s in scalars]
-            state = [flat_view(getattr(self, name)[i]) for name in self.state_names]
-            kernel(_param_view(i, p), _grad_view(i, g, p), *state, *typed[p.dtype])
+        for i, (p, g, state) in enumerate(zip(params, grads, slots)):
+            scalars_p = typed.get(p.dtype)
+            if scalars_p is None:
+                scalars_p = typed[p.dtype] = [p.dtype.type(s) for s in scalars]
+            if p.size < numpy_kernels.MAX_SIZE:     # see fastseq.numpy_kernels: no numba for tiny models
+                small_update(p, g, *state, *scalars_p)
+            else:
+                getattr(kernels.optim, self._kernel)(flat_view(p), _grad_view(p, g), *map(flat_view, state),
+                                                     *scalars_p)
 
     def _check_state(self, where, params):
         """Every state slot matches its parameter (shape, dtype, contiguous), checked before any

@@ -42,6 +42,20 @@ def _parallel_builds():
         kernel_threads.PARALLEL_MIN_WORK, corpus.SPLIT_MIN_BYTES = saved
 
 
+@contextlib.contextmanager
+def _kernels_for_every_size():
+    """Inside the block, calls on small arrays take the kernels too, not their NumPy versions
+    (``fastseq.numpy_kernels``): the jobs' arrays are small, a real run's are not."""
+    from fastseq import numpy_kernels
+
+    saved = numpy_kernels.MAX_SIZE
+    numpy_kernels.MAX_SIZE = 0
+    try:
+        yield
+    finally:
+        numpy_kernels.MAX_SIZE = saved
+
+
 def _language_models(tmp, threads):
     from fastseq import lm
     from fastseq.models import BetterRnnlmGen, RnnlmGen
@@ -119,7 +133,7 @@ def warm_up(report=print):
     with tempfile.TemporaryDirectory(prefix="fastseq-warm-up-") as tmp, open(os.devnull, "w") as quiet:
         for name, job in JOBS.items():
             start = time.perf_counter()
-            with contextlib.redirect_stdout(quiet):      # the jobs' own reports
+            with contextlib.redirect_stdout(quiet), _kernels_for_every_size():   # the jobs' own reports
                 job(os.path.join(tmp, "serial"), 1)
                 if cores > 1:
                     with _parallel_builds():

@@ -64,15 +64,57 @@ model = Seq2seq(13, 16, 32)
 print('numba' in sys.modules)
 Sigmoid().forward(np.zeros(3))
 print('numba' in sys.modules)
+Sigmoid().forward(np.zeros(4096))
+print('numba' in sys.modules)
 """
 
 
 def test_a_script_that_runs_no_kernel_never_imports_numba(tmp_path):
     """Building models and importing the book's modules costs no numba start-up (about a second
-    of a short script); the first kernel call imports it."""
+    of a short script), nor does a call on a tiny array (fastseq.numpy_kernels); the first
+    kernel call imports it."""
     done = _run(tmp_path, IMPORTS_ONLY)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "True"]
+    assert done.stdout.split() == ["False", "False", "True"]
+
+
+TINY_TRAINING = """
+import sys
+import numpy as np
+sys.path.append('..')
+from common.layers import Affine, Sigmoid, SoftmaxWithLoss, Softmax
+from common.optimizer import SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
+from common.functions import sigmoid, softmax
+np.random.seed(0)
+x, t = np.random.randn(30, 2), np.random.randint(0, 3, 30)
+layers = [Affine(np.random.randn(2, 10), np.zeros(10)), Sigmoid(), Affine(np.random.randn(10, 3), np.zeros(3))]
+params = [p for layer in layers for p in layer.params]
+grads = [g for layer in layers for g in layer.grads]
+for opt in (SGD(), Momentum(), Nesterov(), AdaGrad(), RMSprop(), Adam()):
+    for _ in range(3):
+        loss_layer = SoftmaxWithLoss()
+        h = x
+        for layer in layers:
+            h = layer.forward(h)
+        loss = loss_layer.forward(h, t)
+        d = loss_layer.backward()
+        for layer in reversed(layers):
+            d = layer.backward(d)
+        opt.update(params, grads)
+s = Softmax()
+s.forward(h)
+s.backward(h)
+sigmoid(h), softmax(h)
+print(np.isfinite(loss), 'numba' in sys.modules)
+"""
+
+
+def test_tiny_training_with_every_optimizer_never_imports_numba(tmp_path):
+    """The book's chapter-1 kind of training (every optimizer, softmax, sigmoid) on arrays below
+    numpy_kernels.MAX_SIZE elements never starts numba."""
+    done = _run(tmp_path, TINY_TRAINING)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]
 
 
 def test_served_names_win_over_a_common_folder_on_disk(tmp_path):

@@ -5,7 +5,7 @@ import fastseq.functions as F
 import fastseq.reference.functions as R
 
 
-@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 3, 7)])
+@pytest.mark.parametrize("shape", [(7,), (3, 7), (2, 3, 7), (2, 40, 30)])   # the last past numpy_kernels.MAX_SIZE
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_and_sigmoid_match_reference(rng, shape, dtype):
     x = (rng.standard_normal(shape) * 4).astype(dtype)

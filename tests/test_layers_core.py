@@ -46,11 +46,16 @@ def test_matmul_works_with_transposed_weight(rng):
     assert_close(fast.grads[0], ref.grads[0], np.float64)
 
 
+# Row counts on either side of numpy_kernels.MAX_SIZE (elements): NumPy serves the first, the kernels the second.
+SMALL_AND_KERNEL_ROWS = [7, 150]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("one_hot", [False, True])
-def test_softmax_with_loss_matches_reference(rng, dtype, one_hot):
-    x = (rng.standard_normal((7, 11)) * 5).astype(dtype)
-    t = rng.integers(0, 11, 7)
+@pytest.mark.parametrize("rows", SMALL_AND_KERNEL_ROWS)
+def test_softmax_with_loss_matches_reference(rng, dtype, one_hot, rows):
+    x = (rng.standard_normal((rows, 11)) * 5).astype(dtype)
+    t = rng.integers(0, 11, rows)
     tt = np.eye(11, dtype=np.int32)[t] if one_hot else t
     fast, ref = F.SoftmaxWithLoss(), R.SoftmaxWithLoss()
     assert_close(fast.forward(x, tt), ref.forward(x, tt), dtype)
@@ -66,23 +71,25 @@ def test_softmax_with_loss_is_stable_on_huge_scores():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_softmax_layer_matches_reference_any_rank(rng, dtype):
-    x = rng.standard_normal((2, 3, 9)).astype(dtype)
-    dout = rng.standard_normal((2, 3, 9)).astype(dtype)
+@pytest.mark.parametrize("rows", SMALL_AND_KERNEL_ROWS)
+def test_softmax_layer_matches_reference_any_rank(rng, dtype, rows):
+    x = rng.standard_normal((2, rows, 9)).astype(dtype)
+    dout = rng.standard_normal((2, rows, 9)).astype(dtype)
     fast, ref = F.Softmax(), R.Softmax()
     assert_close(fast.forward(x), ref.forward(x), dtype)
     assert_close(fast.backward(dout), ref.backward(dout), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_layers_match_reference(rng, dtype):
-    x = (rng.standard_normal((4, 5)) * 3).astype(dtype)
-    dout = rng.standard_normal((4, 5)).astype(dtype)
+@pytest.mark.parametrize("rows", SMALL_AND_KERNEL_ROWS)
+def test_sigmoid_layers_match_reference(rng, dtype, rows):
+    x = (rng.standard_normal((rows, 9)) * 3).astype(dtype)
+    dout = rng.standard_normal((rows, 9)).astype(dtype)
     fast, ref = F.Sigmoid(), R.Sigmoid()
     assert_close(fast.forward(x), ref.forward(x), dtype)
     assert_close(fast.backward(dout), ref.backward(dout), dtype)
     s = x[:, 0].copy()
-    t = rng.integers(0, 2, 4)
+    t = rng.integers(0, 2, rows)
     fast, ref = F.SigmoidWithLoss(), R.SigmoidWithLoss()
     assert_close(fast.forward(s, t), ref.forward(s, t), dtype)
     assert_close(fast.backward(1.5), ref.backward(1.5), dtype)

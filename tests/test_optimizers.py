@@ -10,9 +10,11 @@ NAMES = ["SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"]
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_update_matches_reference_over_steps_with_lr_change(rng, name, dtype):
-    shapes = [(300,), (7, 5), (5, 7)]
+    # NumPy updates the small ones (numpy_kernels.MAX_SIZE), the kernels the (40, 30) ones
+    shapes = [(300,), (7, 5), (5, 7), (40, 30), (30, 40)]
     p_fast = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    p_fast[2] = np.asfortranarray(p_fast[2])   # a transposed-layout parameter
+    p_fast[2] = np.asfortranarray(p_fast[2])   # transposed-layout parameters
+    p_fast[4] = np.asfortranarray(p_fast[4])
     p_ref = [p.copy() for p in p_fast]
     ids = [id(p) for p in p_fast]
     fast, ref = getattr(F, name)(lr=0.05), getattr(R, name)(lr=0.05)

@@ -11,6 +11,7 @@ from fastseq import _validate as v
 from fastseq import kernels
 from fastseq._draws import book_draws
 from fastseq._threads import get_num_threads, matmul, one_thread_matmul
+from fastseq.numpy_kernels import for_size
 
 
 def _matmul_input(where, x, W):
@@ -138,7 +139,7 @@ class Softmax:
             raise ValueError("Softmax: x must have at least 1 dimension, got a scalar")
         rows = _rows(x)
         out = np.empty_like(rows)
-        kernels.softmax.softmax_forward(rows, out)
+        for_size("softmax", rows.size).softmax_forward(rows, out)
         self.out = out.reshape(x.shape)
         return self.out
 
@@ -147,7 +148,7 @@ class Softmax:
         y = out.reshape(-1, out.shape[-1])
         dout = v.gradient("Softmax", "dout", dout, out.shape, y.dtype).reshape(y.shape)
         dx = np.empty_like(y)
-        kernels.softmax.softmax_backward(y, dout, dx)
+        for_size("softmax", y.size).softmax_backward(y, dout, dx)
         return dx.reshape(self.out.shape)
 
 
@@ -170,14 +171,14 @@ class SoftmaxWithLoss:
         self.t = v.label_array("SoftmaxWithLoss", "t", t, x2.shape[1], shape=x.shape[:-1]).reshape(-1)
         nonempty_batch("SoftmaxWithLoss", "x", x2.shape[0])
         y = np.empty_like(x2)
-        total = kernels.softmax.softmax_cross_entropy_forward(x2, self.t, 1e-7, y)
+        total = for_size("softmax", y.size).softmax_cross_entropy_forward(x2, self.t, 1e-7, y)
         self.y = y.reshape(x.shape)
         return _loss_is_finite("SoftmaxWithLoss", total / x2.shape[0])
 
     def backward(self, dout=1):
         y = v.forward_done("SoftmaxWithLoss", self.y).reshape(-1, self.y.shape[-1])
         dx = np.empty_like(y)
-        kernels.softmax.softmax_cross_entropy_backward(y, self.t, float(dout) / y.shape[0], dx)
+        for_size("softmax", y.size).softmax_cross_entropy_backward(y, self.t, float(dout) / y.shape[0], dx)
         return dx.reshape(self.y.shape)
 
 
@@ -191,7 +192,7 @@ class Sigmoid:
     def forward(self, x):
         x = np.ascontiguousarray(v.float_array("Sigmoid", "x", x))
         out = np.empty_like(x)
-        kernels.activations.sigmoid_forward(x.reshape(-1), out.reshape(-1))
+        for_size("activations", x.size).sigmoid_forward(x.reshape(-1), out.reshape(-1))
         self.out = out
         return out
 
@@ -199,7 +200,7 @@ class Sigmoid:
         out = v.forward_done("Sigmoid", self.out)
         dout = v.gradient("Sigmoid", "dout", dout, out.shape, out.dtype)
         dx = np.empty_like(self.out)
-        kernels.activations.sigmoid_backward(dout.reshape(-1), self.out.reshape(-1), dx.reshape(-1))
+        for_size("activations", dx.size).sigmoid_backward(dout.reshape(-1), self.out.reshape(-1), dx.reshape(-1))
         return dx
 
 
