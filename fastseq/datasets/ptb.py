@@ -50,7 +50,7 @@ def _parse(train_path, split_path):
     vocab = list(dict.fromkeys(train_words))
     words = train_words if split_path == train_path else _words(split_path)
     word_to_id = {w: i for i, w in enumerate(vocab)}
-    return vocab, np.array([word_to_id[w] for w in words], dtype=np.int32)
+    return vocab, np.fromiter(map(word_to_id.__getitem__, words), dtype=np.int32, count=len(words))
 
 
 def _parsed_paths(split):
