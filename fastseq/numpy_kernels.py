@@ -6,7 +6,8 @@ scripts (chapters 1 and 3) train for under a second on arrays of a few hundred e
 that start-up alone made them twice as slow as the book. Calls on fewer than ``MAX_SIZE``
 elements therefore go to these functions instead: the elementwise activations, the softmax and
 its cross-entropy, the optimizer updates, and the book's dense co-occurrence counts and PPMI,
-which is every kernel such a script needs, so it never imports numba.
+which is every kernel such a script needs, so it never imports numba. (For the co-occurrence
+counts the size is the corpus length times the window.)
 
 Each function has its kernel's name, arguments and outputs (written in place; the same scalars
 in the same dtype), and computes the same formula with NumPy's functions in place of the

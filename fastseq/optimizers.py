@@ -81,7 +81,7 @@ class _Optimizer:
             scalars_p = typed.get(p.dtype)
             if scalars_p is None:
                 scalars_p = typed[p.dtype] = [p.dtype.type(s) for s in scalars]
-            if p.size < numpy_kernels.MAX_SIZE:     # see fastseq.numpy_kernels: no numba for tiny models
+            if numpy_kernels.small(p.size):     # see fastseq.numpy_kernels: no numba for tiny models
                 small_update(p, g, *state, *scalars_p)
             else:
                 getattr(kernels.optim, self._kernel)(flat_view(p), _grad_view(p, g), *map(flat_view, state),
