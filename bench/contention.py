@@ -4,10 +4,10 @@ ratio. Every workload runs in a fresh process, as a user would run it.
 
     python bench/contention.py [--rounds 3] [--only NAME ...]
 
-Workloads: the book's ch01/train.py, ch03/train.py, ch05/train.py, the first 6 lines of
+Workloads: the book's ch01/train.py, ch03/train.py, ch05/train.py, ch05/train_custom_loop.py,
+ch07/generate_text.py, ch07/generate_better_text.py, the first 6 lines of
 ch07/train_seq2seq.py and the first 5 progress lines of ch06/train_rnnlm.py under the drop-in,
-and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training
-iterations; ``fastseq count`` on PTB; one epoch of ``fastseq train-word2vec`` on PTB; one epoch
+and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training iterations; ``fastseq count`` on PTB; one epoch of ``fastseq train-word2vec`` on PTB; one epoch
 of ``fastseq train-seq2seq``. PyTorch on the same iterations is the anchor when it is installed.
 Medians of ``--rounds`` runs; quiet and busy alternate, so drift hits both.
 """
@@ -102,7 +102,8 @@ def workloads(tree, scratch):
             def run():
                 return bo.run_script(tree, script, mode, max_lines=lines, timeout=1800)[1]
             return run
-        for script in ("ch01/train.py", "ch03/train.py", "ch05/train.py"):
+        for script in ("ch01/train.py", "ch03/train.py", "ch05/train.py", "ch05/train_custom_loop.py",
+                       "ch07/generate_text.py", "ch07/generate_better_text.py"):
             out[f"{script}, drop-in"] = book(script, "fastseq", None)
             out[f"{script}, the book"] = book(script, "book", None)
         out["ch07/train_seq2seq.py 6 lines, drop-in"] = book("ch07/train_seq2seq.py", "fastseq", 6)

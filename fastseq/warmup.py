@@ -44,16 +44,17 @@ def _parallel_builds():
 
 @contextlib.contextmanager
 def _kernels_for_every_size():
-    """Inside the block, calls on small arrays take the kernels too, not their NumPy versions
-    (``fastseq.numpy_kernels``): the jobs' arrays are small, a real run's are not."""
+    """Inside the block, every call takes the kernels, not their NumPy versions
+    (``fastseq.numpy_kernels``), whatever its size and the start-up credit: the jobs' arrays
+    are small, a real run's are not."""
     from fastseq import numpy_kernels
 
-    saved = numpy_kernels.MAX_SIZE
-    numpy_kernels.MAX_SIZE = 0
+    saved = numpy_kernels.MAX_SIZE, numpy_kernels.credit
+    numpy_kernels.MAX_SIZE, numpy_kernels.credit = 0, 0
     try:
         yield
     finally:
-        numpy_kernels.MAX_SIZE = saved
+        numpy_kernels.MAX_SIZE, numpy_kernels.credit = saved
 
 
 def _language_models(tmp, threads):

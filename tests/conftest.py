@@ -5,6 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fastseq import numpy_kernels
+
+# Large calls go to the kernels from the first one, whatever ran before in this process: the
+# start-up credit (fastseq.numpy_kernels) has its own tests, in subprocesses and by hand.
+numpy_kernels.credit = 0
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if not os.environ.get("FASTSEQ_DATA") and SHARED.is_dir():
     os.environ["FASTSEQ_DATA"] = str(SHARED)

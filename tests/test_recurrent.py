@@ -5,10 +5,20 @@ import pytest
 
 import fastseq.layers.time_layers as F
 import fastseq.reference.time_layers as R
+from fastseq import numpy_kernels
 from fastseq.gradcheck import numerical_gradient, relative_error
 from tests.conftest import tol
 
 BLOCKS = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+@pytest.fixture(params=["numpy", "kernels"])
+def step_engine(request, monkeypatch):
+    """Which engine runs the time steps: NumPy (``fastseq.numpy_kernels``, which serves these
+    tests' small layers) or the kernels (every call, with ``MAX_SIZE`` 0)."""
+    if request.param == "kernels":
+        monkeypatch.setattr(numpy_kernels, "MAX_SIZE", 0)
+    return request.param
 
 
 def _params(rng, cell, D, H, dtype, scale=0.5):
@@ -24,7 +34,7 @@ def _close(a, b, dtype):
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("N,T", [(3, 5), (1, 1), (2, 1)])
-def test_time_layer_matches_reference_over_stateful_calls(rng, cell, dtype, N, T):
+def test_time_layer_matches_reference_over_stateful_calls(rng, cell, dtype, N, T, step_engine):
     D, H = 4, 6
     params = _params(rng, cell, D, H, dtype)
     fast, ref = getattr(F, "Time" + cell)(*params, stateful=True), getattr(R, "Time" + cell)(*params, stateful=True)
@@ -42,7 +52,7 @@ def test_time_layer_matches_reference_over_stateful_calls(rng, cell, dtype, N, T
 
 
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
-def test_single_step_layer_matches_reference(rng, cell):
+def test_single_step_layer_matches_reference(rng, cell, step_engine):
     N, D, H = 3, 4, 5
     params = _params(rng, cell, D, H, np.float64)
     fast, ref = getattr(F, cell)(*params), getattr(R, cell)(*params)
@@ -63,7 +73,7 @@ def test_single_step_layer_matches_reference(rng, cell):
 
 
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
-def test_time_layer_gradients_match_finite_differences(rng, cell):
+def test_time_layer_gradients_match_finite_differences(rng, cell, step_engine):
     D, H, N, T = 3, 4, 2, 3
     params = _params(rng, cell, D, H, np.float64)
     layer = getattr(F, "Time" + cell)(*params, stateful=True)
@@ -84,7 +94,7 @@ def test_time_layer_gradients_match_finite_differences(rng, cell):
         assert relative_error(g, numerical_gradient(f, p)) < 1e-7
 
 
-def test_single_step_lstm_gradients_reach_the_cell_state(rng):
+def test_single_step_lstm_gradients_reach_the_cell_state(rng, step_engine):
     N, D, H = 2, 3, 4
     layer = F.LSTM(*_params(rng, "LSTM", D, H, np.float64))
     x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
@@ -101,7 +111,7 @@ def test_single_step_lstm_gradients_reach_the_cell_state(rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_time_bilstm_matches_reference(rng, dtype):
+def test_time_bilstm_matches_reference(rng, dtype, step_engine):
     N, T, D, H = 2, 5, 3, 4
     params = _params(rng, "LSTM", D, H, dtype) + _params(rng, "LSTM", D, H, dtype)
     fast, ref = F.TimeBiLSTM(*params), R.TimeBiLSTM(*params)

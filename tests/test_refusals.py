@@ -160,7 +160,8 @@ def test_unwritable_kernel_cache_falls_back_to_the_user_cache(tmp_path):
     (copy / "kernels" / "__pycache__").write_text("not a folder")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env.update(PYTHONPATH=str(tmp_path / "site"), XDG_CACHE_HOME=str(tmp_path / "cache"))
-    code = ("import numpy as np, fastseq.functions as F; print(F.sigmoid(np.zeros(4096, 'f'))[0]); "
+    code = ("import numpy as np, fastseq.functions as F, fastseq.numpy_kernels as K; K.credit = 0; "
+            "print(F.sigmoid(np.zeros(4096, 'f'))[0]); "
             "import os; print(os.environ['NUMBA_CACHE_DIR'])")
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)

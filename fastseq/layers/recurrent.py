@@ -9,6 +9,9 @@ A time layer runs its loop time-major, so every step's slice is contiguous:
 * backward: the loop back over t with the fused gate-derivative kernels and one recurrent
   product per step, then dWx, dWh, db and dxs as single large products over N*T rows.
 
+A layer call on few elements, or one within the start-up credit before numba is imported, runs
+the same steps in NumPy (``fastseq.numpy_kernels``).
+
 The cache holds compact (T, N, ·) arrays, never per-step objects. The single-step layers are
 the same engine run for T=1, with the caller's state. Computation happens in Wx's dtype
 (float32 or float64); float inputs of another width are cast, as in the book.
@@ -17,7 +20,7 @@ import numpy as np
 
 from fastseq import _validate as v
 from fastseq._threads import matmul
-from fastseq import kernels
+from fastseq.numpy_kernels import for_size
 from fastseq.layers.core import affine_forward, column_sums
 from fastseq.reference import time_layers as reference_time_layers
 
@@ -163,17 +166,19 @@ class _RNNCell(_Recurrence):
         hs = np.empty_like(ax)
         ah = np.empty_like(h0)
         h = h0
+        step = for_size("recurrent", ax.size)
         for t in range(ax.shape[0]):
             matmul(h, Wh, out=ah)
-            kernels.recurrent.rnn_step_forward(ax[t], ah, hs[t])
+            step.rnn_step_forward(ax[t], ah, hs[t])
             h = hs[t]
         return hs, None, None
 
     def _steps_backward(self, dhs, dh, dc, state, hs, h0, dA):
         WhT = self.params[1].T
+        step = for_size("recurrent", dA.size)
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
-            kernels.recurrent.rnn_step_backward(dh, hs[t], dA[t])
+            step.rnn_step_backward(dh, hs[t], dA[t])
             matmul(dA[t], WhT, out=dh)
         return dh
 
@@ -191,18 +196,20 @@ class _LSTMCell(_Recurrence):
         gates = np.empty_like(ax)
         ah = np.empty((N, 4 * H), dtype=ax.dtype)
         h, c = h0, c0
+        step = for_size("recurrent", ax.size)
         for t in range(T):
             matmul(h, Wh, out=ah)
-            kernels.recurrent.lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
+            step.lstm_step_forward(ax[t], ah, c, gates[t], cs[t], hs[t])
             h, c = hs[t], cs[t]
         return hs, cs, (c0, cs, gates)
 
     def _steps_backward(self, dhs, dh, dc, state, hs, h0, dA):
         WhT = self.params[1].T
         c0, cs, gates = state
+        step = for_size("recurrent", dA.size)
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
-            kernels.recurrent.lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
+            step.lstm_step_backward(dh, dc, gates[t], cs[t - 1] if t > 0 else c0, cs[t], dA[t])
             matmul(dA[t], WhT, out=dh)
         return dh
 
@@ -221,11 +228,12 @@ class _GRUCell(_Recurrence):
         ah_zr = np.empty((N, 2 * H), dtype=ax.dtype)
         ah_h = np.empty((N, H), dtype=ax.dtype)
         h = h0
+        step = for_size("recurrent", ax.size)
         for t in range(T):
             matmul(h, Wh_zr, out=ah_zr)
-            kernels.recurrent.gru_step_gates(ax[t], ah_zr, h, gates[t], rhs[t])
+            step.gru_step_gates(ax[t], ah_zr, h, gates[t], rhs[t])
             matmul(rhs[t], Wh_h, out=ah_h)
-            kernels.recurrent.gru_step_output(ax[t], ah_h, h, gates[t], hs[t])
+            step.gru_step_output(ax[t], ah_h, h, gates[t], hs[t])
             h = hs[t]
         return hs, None, (gates, rhs)
 
@@ -235,12 +243,13 @@ class _GRUCell(_Recurrence):
         N, H = dh.shape
         Wh_zr_T, Wh_h_T = Wh[:, :2 * H].T, Wh[:, 2 * H:].T
         dh_prev, dhr, back = np.empty_like(dh), np.empty_like(dh), np.empty_like(dh)
+        step = for_size("recurrent", dA.size)
         for t in range(hs.shape[0] - 1, -1, -1):
             dh += dhs[t]
             h_prev = hs[t - 1] if t > 0 else h0
-            kernels.recurrent.gru_step_backward_candidate(dh, gates[t], dA[t], dh_prev)
+            step.gru_step_backward_candidate(dh, gates[t], dA[t], dh_prev)
             matmul(dA[t, :, 2 * H:], Wh_h_T, out=dhr)
-            kernels.recurrent.gru_step_backward_gates(dh, dhr, gates[t], h_prev, dA[t], dh_prev)
+            step.gru_step_backward_gates(dh, dhr, gates[t], h_prev, dA[t], dh_prev)
             matmul(dA[t, :, :2 * H], Wh_zr_T, out=back)
             dh_prev += back
             dh, dh_prev = dh_prev, dh
