@@ -131,7 +131,8 @@ class _Table:
         used, used_bytes = int(state[0]), int(state[1])
         if used >= 1 << 30:
             raise ValueError(f"read_corpus: more than {used:,} distinct words")
-        if used + 2 >= starts.shape[0] or 2 * (used + 1) > slots.shape[0] // 4:
+        room = kernels.SCAN_BATCH            # new entries the scan needs room for, to go on
+        while used + room + 1 >= starts.shape[0] or 2 * (used + room) > slots.shape[0] // 4:
             new = np.full(2 * slots.shape[0], -1, np.int64)
             kernels.rehash(slots, new)
             slots = new
@@ -149,12 +150,16 @@ class _Table:
     def scan(self, buf, eos_word, flags):
         """The entries of ``buf``'s words (int32 (n,)), new words added, the table grown as needed."""
         out = np.empty(buf.shape[0], np.int32)
-        pos, n_out = 0, 0
+        pos, n_out, stalled = 0, 0, False
         while True:
-            pos, n_out = kernels.scan_words(buf, pos, self.arrays, eos_word, flags, out, n_out)
-            if pos == buf.shape[0]:
+            stop, n_out = kernels.scan_words(buf, pos, self.arrays, eos_word, flags, out, n_out)
+            if stop == buf.shape[0]:
                 return out[:n_out]
-            self.grow(buf.shape[0] - pos)
+            if stop == pos and stalled:
+                raise RuntimeError(f"read_corpus: the word table did not grow enough to go on at byte {stop}")
+            stalled, pos = stop == pos, stop
+            # the rest of buf, and for the <eos> words of the next batch, their bytes beyond the line ends'
+            self.grow(buf.shape[0] - pos + (eos_word.shape[0] - 1) * kernels.SCAN_BATCH)
 
     def merge(self, side):
         """Add ``side``'s words that this table lacks, in ``side``'s order; returns int32 (E,):

@@ -16,12 +16,17 @@ int64 (hash, first 8 bytes, next 8 bytes, entry | length << 32; -1 when empty), 
 bytes are ``arena[starts[e]:starts[e + 1]]``, and ``state`` = (entries used, arena bytes
 used). ``fastseq.corpus`` grows it when ``scan_words`` stops for room (``scan_words`` releases
 the GIL, so two threads may scan two halves of a chunk into two tables, the second merged into
-the first by ``merge_entries``), and counts the entries
-afterwards from the ids (``np.bincount``), which keeps the scan to about one memory access per
-word; ``bench/corpus_scale.py`` measures it against gensim.
+the first by ``merge_entries``), and counts the entries afterwards from the ids
+(``np.bincount``), which keeps the scan to about one memory access per word. ``scan_words``
+finds ``SCAN_BATCH`` words before it looks any up, and prefetches their slots: on a
+10M-word synthetic text with 200,000 distinct words, a scan against a full table took about
+64–84 ns a word this way against 105–119 ns one word at a time (one thread), of which finding
+the words took about 30. ``bench/corpus_scale.py`` measures the whole reader against gensim.
 """
 import numpy as np
 from numba import njit
+
+from fastseq.kernels.intrinsics import prefetch_row
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -99,12 +104,19 @@ def _hash_and_head(key, start, end):
 
 @njit(cache=True, inline="always")
 def _word_id(key, start, end, table):
-    """The entry of ``key[start:end]``, inserted when new. A slot holds (hash, the word's first
-    16 bytes, entry | length << 32), so most words are found with one memory access; longer
-    ones also compare their remaining bytes in the arena."""
-    slots, starts, arena, state = table
-    mask = slots.shape[0] // 4 - 1
+    """The entry of ``key[start:end]``, inserted when new."""
     h, head0, head1 = _hash_and_head(key, start, end)
+    return _entry_of(key, start, end, (h, head0, head1), table)
+
+
+@njit(cache=True, inline="always")
+def _entry_of(key, start, end, hashed, table):
+    """The entry of ``key[start:end]`` whose ``_hash_and_head`` is ``hashed``, inserted when new.
+    A slot holds (hash, the word's first 16 bytes, entry | length << 32), so most words are found
+    with one memory access; longer ones also compare their remaining bytes in the arena."""
+    slots, starts, arena, state = table
+    h, head0, head1 = hashed
+    mask = slots.shape[0] // 4 - 1
     length = end - start
     idx = h & mask
     while True:
@@ -141,10 +153,44 @@ def _word_id(key, start, end, table):
 
 
 @njit(cache=True, inline="always")
-def _room(table, length):
+def _room(table, length, words=1):
+    """Whether ``table`` can take ``words`` new entries of ``length`` bytes in all."""
     slots, starts, arena, state = table
-    return (state[0] + 1 < starts.shape[0] and 2 * (state[0] + 1) <= slots.shape[0] // 4
+    return (state[0] + words < starts.shape[0] and 2 * (state[0] + words) <= slots.shape[0] // 4
             and state[1] + length <= arena.shape[0])
+
+
+# Words found, hashed and prefetched ahead of their lookups, and the table's room checked once
+# for them all: a lookup of a rare word misses the cache, and a batch lets those misses overlap.
+# The table must have room for this many new entries for ``scan_words`` to go on.
+SCAN_BATCH = 16
+
+
+@njit(cache=True, inline="always")
+def _next_word(buf, i, n, split_dot, eos):
+    """From ``buf[i]``: ``(start, end, next i)`` of the next word, with ``end`` = -1 for a line
+    end that stands for ``<eos>`` (at ``start``) and ``start`` = n when none is left."""
+    while i < n:
+        cls = _CLASSES[buf[i]]
+        space = 1 if cls == _SPACE else _space_length(buf, i, n) if cls == _MAYBE_SPACE else 0
+        if space == 0:
+            break
+        if eos and buf[i] == 10:
+            return i, -1, i + 1
+        i += space
+    if i >= n:
+        return n, n, n
+    start = i
+    i += 1
+    while i < n:
+        cls = _CLASSES[buf[i]]
+        if cls == _WORD or (cls == _DOT and not split_dot):
+            i += 1
+        elif cls == _MAYBE_SPACE and not _space_length(buf, i, n):
+            i += 1
+        else:
+            break
+    return start, i, i
 
 
 @njit(cache=True, nogil=True)
@@ -153,35 +199,38 @@ def scan_words(buf, pos, table, eos_word, flags, out, n_out):
     word's entry to ``out[n_out:]`` (int32, room for one per byte). ``flags`` (uint8 (2,)):
     split_dot, eos; ``eos_word``: the bytes of ``<eos>``. Returns ``(pos, n_out)``: ``pos`` is
     ``len(buf)`` when done, else where it stopped because the table needs room (grow it and
-    call again from there)."""
+    call again from there). Words are found ``SCAN_BATCH`` at a time, their slots prefetched, then
+    looked up in order."""
     split_dot, eos = flags[0] != 0, flags[1] != 0
     n = buf.shape[0]
+    slot_rows = table[0].reshape(table[0].shape[0] // 4, 4)
+    mask = slot_rows.shape[0] - 1
+    eos_hashed = _hash_and_head(eos_word, 0, eos_word.shape[0])
+    bounds = np.empty((SCAN_BATCH, 2), np.int64)
+    hashes = np.empty((SCAN_BATCH, 3), np.int64)
     i = pos
     while i < n:
-        cls = _CLASSES[buf[i]]
-        space = 1 if cls == _SPACE else _space_length(buf, i, n) if cls == _MAYBE_SPACE else 0
-        if space:
-            if eos and buf[i] == 10:
-                if not _room(table, eos_word.shape[0]):
-                    return i, n_out
-                out[n_out] = _word_id(eos_word, 0, eos_word.shape[0], table)
-                n_out += 1
-            i += space
-            continue
-        start = i
-        i += 1
-        while i < n:
-            cls = _CLASSES[buf[i]]
-            if cls == _WORD or (cls == _DOT and not split_dot):
-                i += 1
-            elif cls == _MAYBE_SPACE and not _space_length(buf, i, n):
-                i += 1
-            else:
+        found, length = 0, 0
+        while found < SCAN_BATCH:
+            start, end, i = _next_word(buf, i, n, split_dot, eos)
+            if start == n:
                 break
-        if not _room(table, i - start):
-            return start, n_out
-        out[n_out] = _word_id(buf, start, i, table)
-        n_out += 1
+            bounds[found, 0], bounds[found, 1] = start, end
+            h, head0, head1 = eos_hashed if end < 0 else _hash_and_head(buf, start, end)
+            hashes[found, 0], hashes[found, 1], hashes[found, 2] = h, head0, head1
+            prefetch_row(slot_rows, h & mask)
+            length += eos_word.shape[0] if end < 0 else end - start
+            found += 1
+        if found and not _room(table, length, found):      # room for the batch, were all its words new
+            return bounds[0, 0], n_out
+        for q in range(found):
+            start, end = bounds[q, 0], bounds[q, 1]
+            hashed = (hashes[q, 0], hashes[q, 1], hashes[q, 2])
+            if end < 0:
+                out[n_out] = _entry_of(eos_word, 0, eos_word.shape[0], hashed, table)
+            else:
+                out[n_out] = _entry_of(buf, start, end, hashed, table)
+            n_out += 1
     return n, n_out
 
 
