@@ -3,8 +3,8 @@
 ``read_corpus(paths, ...)`` reads one file, several, or folders (every file under them, in
 sorted path order), plain or compressed (``.gz``, ``.bz2``, ``.xz``), in chunks of
 ``chunk_bytes``, never whole. The hot path is ``fastseq.kernels.tokenize``: raw bytes are split
-into words and looked up in a hash table by a numba kernel, and each chunk's word ids go to a
-temporary file on disk (the words are counted from it afterwards). With two threads or more
+into words and looked up in a hash table by a numba kernel, and each chunk's word ids are
+counted (``np.bincount``) and go to a temporary file on disk, read back once to renumber them. With two threads or more
 (``fastseq.threads``), a chunk is scanned as two halves at once, the second into a side table
 whose new words are then appended to the main one in order: the ids are the same. Memory is
 the vocabulary plus one chunk; the ids are never Python objects.
@@ -58,6 +58,8 @@ LINE_ENDS = ("ignore", "eos")
 EOS, UNK = "<eos>", "<unk>"
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_IS_ASCII_SPACE = np.zeros(256, bool)
+_IS_ASCII_SPACE[list(_ASCII_SPACE)] = True
 
 
 @dataclasses.dataclass
@@ -97,26 +99,55 @@ def _open(path):
     return _OPENERS.get(path.suffix, open)(path, "rb")
 
 
+def _last_cut(buf):
+    """1 + the index of ``buf``'s last ASCII white-space byte (searched back from the end a
+    window at a time), 0 when it has none."""
+    step = 1 << 12
+    for hi in range(buf.shape[0], 0, -step):
+        lo = max(hi - step, 0)
+        hits = np.flatnonzero(_IS_ASCII_SPACE[buf[lo:hi]])
+        if hits.size:
+            return lo + int(hits[-1]) + 1
+    return 0
+
+
+def _fill(f, view):
+    """Read from ``f`` into ``view`` until it is full or the input ends; returns the bytes read."""
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
 def _chunks(files, chunk_bytes, bar):
     """uint8 arrays that each end at an ASCII white-space byte (or the end of a file), so no
-    word or multi-byte character is split between two."""
+    word or multi-byte character is split between two. Each is a view into one buffer that the
+    next is read into: use it before asking for the next."""
+    buf = np.empty(chunk_bytes, np.uint8)
     for path in files:
-        carry = b""
+        carry = 0                              # bytes at buf's start left from the last read
         with _open(path) as f:
             while True:
-                block = f.read(chunk_bytes)
-                bar.update(len(block))
-                if not block:
+                if carry == buf.shape[0]:       # one word longer than the buffer: make it longer
+                    buf = np.concatenate([buf, np.empty(chunk_bytes, np.uint8)])
+                got = _fill(f, memoryview(buf)[carry:])
+                bar.update(got)
+                end = carry + got
+                if got == 0:
+                    if carry:
+                        yield buf[:carry]
                     break
-                data = carry + block
-                cut = max(data.rfind(bytes([c])) for c in _ASCII_SPACE) + 1
-                if cut == 0:                   # one word longer than the chunk: read on
-                    carry = data
+                cut = _last_cut(buf[carry:end])
+                if cut == 0:                   # no white space in what was read: read on
+                    carry = end
                     continue
-                carry = data[cut:]
-                yield np.frombuffer(bytearray(data[:cut]), dtype=np.uint8)
-        if carry:
-            yield np.frombuffer(bytearray(carry), dtype=np.uint8)
+                cut += carry
+                yield buf[:cut]
+                carry = end - cut
+                buf[:carry] = buf[cut:end]
 
 
 class _Table:
@@ -165,13 +196,17 @@ class _Table:
         """Add ``side``'s words that this table lacks, in ``side``'s order; returns int32 (E,):
         each ``side`` entry's entry here."""
         starts, state = side.arrays[1], side.arrays[3]
-        mapping = np.empty(int(state[0]), np.int32)
-        e = 0
+        n = int(state[0])
+        mapping = np.empty(n, np.int32)
+        e, stalled = 0, False
         while True:
-            e = kernels.merge_entries(side.arrays, self.arrays, mapping, e)
-            if e == mapping.shape[0]:
+            stop = kernels.merge_entries(side.arrays, self.arrays, mapping, e)
+            if stop == n:
                 return mapping
-            self.grow(int(starts[e + 1] - starts[e]))
+            if stop == e and stalled:
+                raise RuntimeError(f"read_corpus: the word table did not grow enough to merge entry {stop}")
+            stalled, e = stop == e, stop
+            self.grow(int(starts[min(e + kernels.SCAN_BATCH, n)] - starts[e]))   # the next batch's bytes
 
     def words(self):
         """The raw words as bytes, in entry order."""
@@ -295,8 +330,6 @@ def _load_cached(folder, files):
 # main one afterwards, when each half has at least this many bytes and fastseq's thread setting
 # (``fastseq.threads``) allows two threads. Ids are the same either way.
 SPLIT_MIN_BYTES = 1 << 20
-_IS_ASCII_SPACE = np.zeros(256, bool)
-_IS_ASCII_SPACE[list(_ASCII_SPACE)] = True
 
 
 def _middle_cut(chunk):
@@ -313,11 +346,11 @@ def _middle_cut(chunk):
 
 def _scan(files, lower, flags, chunk_bytes, raw_file, progress):
     """Pass over the input: the hash table of raw words, and their entry ids written to
-    ``raw_file`` (int32). Returns (table, tokens)."""
+    ``raw_file`` (int32). Returns (table, tokens, counts int64: occurrences per entry)."""
     table, side = _Table(), None
     eos_word = np.frombuffer(EOS.encode(), np.uint8).copy()
     total = sum(f.stat().st_size for f in files)
-    tokens = 0
+    tokens, counts = 0, np.zeros(0, np.int64)
     helper = ThreadPoolExecutor(1, thread_name_prefix="fastseq-scan") if get_num_threads() >= 2 else None
     try:
         with tqdm(total=total, unit="B", unit_scale=True, desc="reading", dynamic_ncols=True,
@@ -340,11 +373,15 @@ def _scan(files, lower, flags, chunk_bytes, raw_file, progress):
                 for ids in parts:
                     raw_file.write(ids.tobytes())
                     tokens += ids.shape[0]
+                    part = np.bincount(ids)
+                    if part.shape[0] > counts.shape[0]:
+                        counts = np.concatenate([counts, np.zeros(part.shape[0] - counts.shape[0], np.int64)])
+                    counts[:part.shape[0]] += part
                 bar.set_postfix_str(f"{tokens:,} words")
     finally:
         if helper is not None:
             helper.shutdown(wait=True)
-    return table, tokens
+    return table, tokens, counts
 
 
 def _blocks(path, tokens, size=1 << 22):
@@ -375,14 +412,13 @@ def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_voc
     try:
         flags = np.array([tokenize == "book", line_ends == "eos"], np.uint8)
         with open(work / "raw.bin", "wb") as raw_file:
-            table, tokens = _scan(files, tokenize == "book", flags, chunk_bytes, raw_file, progress)
+            table, tokens, counts = _scan(files, tokenize == "book", flags, chunk_bytes, raw_file, progress)
         if tokens == 0:
             raise ValueError(f"read_corpus: paths: no words in {', '.join(map(str, files[:3]))}"
                              + (" ..." if len(files) > 3 else ""))
         raw_words = table.words()
         raw_counts = np.zeros(len(raw_words), np.int64)
-        for block in _blocks(work / "raw.bin", tokens):
-            raw_counts += np.bincount(block, minlength=len(raw_words))
+        raw_counts[:counts.shape[0]] = counts
         words, counts, unk, raw_to_id = _vocabulary(raw_words, raw_counts, tokenize == "book", min_count,
                                                     max_vocab_size)
         if not cache:

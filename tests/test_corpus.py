@@ -59,16 +59,16 @@ def read_corpus_text(text, **options):
        options=OPTIONS, chunk=st.integers(1, 40))
 def test_equals_the_python_twin(tmp_path_factory, split, texts, options, chunk):
     """Chunk by chunk on one thread; with every chunk of 2 bytes or more scanned as two halves at
-    once, the second merged into the first (SPLIT_MIN_BYTES = 1); and with the word tables
-    starting at one entry and one byte, so that the scan stops for room mid-chunk, in the middle
-    of a batch and at <eos> words longer than their line ends."""
+    once, the second merged into the first (SPLIT_MIN_BYTES = 1); and so with the word tables
+    starting at one entry and one byte, so that the scan and the merge stop for room mid-chunk,
+    in the middle of a batch and at <eos> words longer than their line ends."""
     import fastseq
     from fastseq import corpus
 
     import numba
 
     two = min(2, numba.config.NUMBA_NUM_THREADS)     # 2 wherever the machine has 2 cores
-    threads, min_bytes = (two, 1) if split == "halves on two threads" else (1, corpus.SPLIT_MIN_BYTES)
+    threads, min_bytes = (1, corpus.SPLIT_MIN_BYTES) if split == "one thread" else (two, 1)
     sizes = (1, 1) if split == "tables grown from one entry" else corpus._Table.__init__.__defaults__
     with mock.patch.object(corpus, "SPLIT_MIN_BYTES", min_bytes), fastseq.threads(threads), \
             mock.patch.object(corpus._Table.__init__, "__defaults__", sizes):
