@@ -4,7 +4,9 @@
 sorted path order), plain or compressed (``.gz``, ``.bz2``, ``.xz``), in chunks of
 ``chunk_bytes``, never whole. The hot path is ``fastseq.kernels.tokenize``: raw bytes are split
 into words and looked up in a hash table by a numba kernel, and each chunk's word ids are
-counted (``np.bincount``) and go to a temporary file on disk, read back once to renumber them. With two threads or more
+counted (``np.bincount``) and written to disk, into what becomes the cache's ``ids.npy``; they
+are renumbered there in place once the vocabulary is known (not at all when its numbering is
+the scan's). With two threads or more
 (``fastseq.threads``), a chunk is scanned as two halves at once, the second into a side table
 whose new words are then appended to the main one in order: the ids are the same. Memory is
 the vocabulary plus one chunk; the ids are never Python objects.
@@ -40,6 +42,7 @@ import json
 import lzma
 import os
 import shutil
+import struct
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -384,11 +387,28 @@ def _scan(files, lower, flags, chunk_bytes, raw_file, progress):
     return table, tokens, counts
 
 
-def _blocks(path, tokens, size=1 << 22):
-    """The int32 ids of a raw file, ``size`` at a time."""
-    with open(path, "rb") as f:
-        for _ in range(0, tokens, size):
-            yield np.fromfile(f, np.int32, size)
+# The ids are written by the scan straight after room for an .npy header of this many bytes,
+# filled in once their number is known: the file becomes the cache's ids.npy in place.
+_NPY_HEADER_BYTES = 128
+
+
+def _npy_header(tokens):
+    """A version 1.0 .npy header of exactly ``_NPY_HEADER_BYTES`` for int32 (tokens,)."""
+    text = "{'descr': '<i4', 'fortran_order': False, 'shape': (%d,), }" % tokens
+    body = text.ljust(_NPY_HEADER_BYTES - 11) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(body)) + body.encode("ascii")
+
+
+def _renumber(path, tokens, raw_to_id, block=1 << 22):
+    """Map the raw entry ids after the header of ``path`` to word ids, in place, ``block`` at a
+    time (none when the mapping is the identity)."""
+    if np.array_equal(raw_to_id, np.arange(raw_to_id.shape[0])):
+        return
+    ids = np.memmap(path, np.int32, "r+", offset=_NPY_HEADER_BYTES, shape=(tokens,))
+    for start in range(0, tokens, block):
+        ids[start:start + block] = raw_to_id[ids[start:start + block]]
+    ids.flush()
+    del ids
 
 
 def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_vocab_size=None, cache=True,
@@ -411,7 +431,8 @@ def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_voc
     work = Path(tempfile.mkdtemp(prefix=".reading-", dir=root if cache else None))
     try:
         flags = np.array([tokenize == "book", line_ends == "eos"], np.uint8)
-        with open(work / "raw.bin", "wb") as raw_file:
+        with open(work / "ids.npy", "wb") as raw_file:
+            raw_file.write(bytes(_NPY_HEADER_BYTES))
             table, tokens, counts = _scan(files, tokenize == "book", flags, chunk_bytes, raw_file, progress)
         if tokens == 0:
             raise ValueError(f"read_corpus: paths: no words in {', '.join(map(str, files[:3]))}"
@@ -422,12 +443,11 @@ def read_corpus(paths, tokenize="book", line_ends="ignore", min_count=1, max_voc
         words, counts, unk, raw_to_id = _vocabulary(raw_words, raw_counts, tokenize == "book", min_count,
                                                     max_vocab_size)
         if not cache:
-            return Corpus(raw_to_id[np.fromfile(work / "raw.bin", np.int32)], words, counts, unk, files, None)
-        with open(work / "ids.npy", "wb") as f:      # block by block: all the ids are never in memory at once
-            np.lib.format.write_array_header_1_0(f, {"descr": "<i4", "fortran_order": False, "shape": (tokens,)})
-            for block in _blocks(work / "raw.bin", tokens):
-                f.write(raw_to_id[block].tobytes())
-        (work / "raw.bin").unlink()
+            raw = np.fromfile(work / "ids.npy", np.int32, offset=_NPY_HEADER_BYTES)
+            return Corpus(raw_to_id[raw], words, counts, unk, files, None)
+        with open(work / "ids.npy", "r+b") as f:
+            f.write(_npy_header(tokens))
+        _renumber(work / "ids.npy", tokens, raw_to_id)      # block by block: never all in memory
         with open(work / "vocab.tsv", "w", encoding="utf-8") as f:
             f.writelines(f"{w}\t{c}\n" for w, c in zip(words, counts.tolist()))
         meta = {"format": FORMAT, "files": [str(p) for p in files], "options": options, "tokens": tokens,

@@ -141,6 +141,26 @@ def test_cache_reused_and_refreshed(tmp_path):
     assert not [p for p in cache.iterdir() if p.name.startswith(".reading-")]
 
 
+@pytest.mark.parametrize("options", [
+    {"tokenize": "whitespace"},                             # the scan's numbering kept: no renumbering
+    {"tokenize": "whitespace", "min_count": 2},
+    {"tokenize": "whitespace", "max_vocab_size": 3, "line_ends": "eos"},
+    {"tokenize": "book"},                                   # "Été" and "été" merge after the scan
+])
+def test_cached_ids_renumbered_in_place_equal_the_twin(tmp_path, options):
+    """The ids are written into the cache's ids.npy as the scan numbers them and renumbered
+    there, a few at a time (blocks of 3 here), once the vocabulary is known."""
+    from fastseq import corpus
+
+    path = tmp_path / "text.txt"
+    path.write_text("Été b a b c. a été d\nc a b a\nÉté x b\n", encoding="utf-8")
+    with mock.patch.object(corpus._renumber, "__defaults__", (3,)):
+        cached = read_corpus(path, cache_dir=tmp_path / "cache", progress=False, **options)
+    assert isinstance(cached.ids, np.memmap)
+    _same(cached, ref.read_corpus([path], **options))
+    _same(read_corpus(path, cache_dir=tmp_path / "cache", progress=False, **options), ref.read_corpus([path], **options))
+
+
 @pytest.mark.parametrize("options,message", [
     ({"tokenize": "spaces"}, "tokenize must be"),
     ({"line_ends": "crlf"}, "line_ends must be"),
