@@ -211,3 +211,18 @@ def test_commands_take_text_corpora(tmp_path, capsys, monkeypatch):
     assert main(["count", "--corpus", str(tmp_path / "nothing.txt"), "--out", str(tmp_path / "q")]) == 1
     assert "--corpus: no file or folder" in capsys.readouterr().err
     assert len(list((tmp_path / "cache" / "fastseq" / "corpus").iterdir())) == 2     # one per reading
+
+
+def test_a_table_short_of_room_for_an_eos_word_grows_instead_of_looping():
+    """Two bytes of arena, both used by "ab", and then line ends: the <eos> word needs 5 bytes,
+    more than the 2 left in the buffer, which is what the table used to grow by (it then
+    stopped at the same byte forever). Run in a subprocess so that a regression fails on the
+    timeout instead of hanging the suite."""
+    import subprocess
+
+    code = ("import numpy as np; from fastseq import corpus; t = corpus._Table(entries=4, arena=2); "
+            "eos = np.frombuffer(b'<eos>', np.uint8).copy(); buf = np.frombuffer(bytearray(b'ab\\n\\n'), np.uint8); "
+            "print(t.scan(buf, eos, np.array([0, 1], np.uint8)).tolist(), t.words())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[0, 1, 1] [b'ab', b'<eos>']"
