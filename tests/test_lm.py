@@ -191,6 +191,8 @@ def test_cli_resume_extends_a_finished_run(tmp_path, capsys):
 
 def test_cli_one_hour_recipe_and_anneal_option(tmp_path, capsys):
     assert lm.RECIPES["better-1h"] == dataclasses.replace(lm.RECIPES["better"], epochs=6, anneal_epochs=(6,))
+    assert lm.RECIPES["fast-1h"] == dataclasses.replace(lm.RECIPES["better"], wordvec=400, hidden=400, dropout=0.3,
+                                                        epochs=12, anneal_epochs=(10, 11))
     base = ["train-lm", "--train-tokens", "3000", "--hidden", "8", "--wordvec", "8", "--batch-size", "4",
             "--time-size", "5", "--epochs", "2"]
     assert main(base + ["--model", "better-1h", "--anneal-epochs", "1", "--out", str(tmp_path / "a")]) == 1
@@ -198,6 +200,9 @@ def test_cli_one_hour_recipe_and_anneal_option(tmp_path, capsys):
     assert main(base + ["--model", "better-1h", "--anneal-epochs", "2", "--out", str(tmp_path / "b")]) == 0
     config = json.loads((tmp_path / "b" / "config.json").read_text())
     assert config["model"] == "better" and config["anneal_epochs"] == [2] and config["dropout"] == 0.5
+    assert main(base + ["--model", "fast-1h", "--out", str(tmp_path / "c")]) == 0
+    config = json.loads((tmp_path / "c" / "config.json").read_text())
+    assert config["model"] == "better" and config["anneal_epochs"] == [10, 11] and config["dropout"] == 0.3
 
 
 def test_cli_trains_on_a_korean_text_corpus(tmp_path, capsys, monkeypatch):
