@@ -7,8 +7,9 @@ ratio. Every workload runs in a fresh process, as a user would run it.
 Workloads: the book's ch01/train.py, ch03/train.py, ch05/train.py, ch05/train_custom_loop.py,
 ch07/generate_text.py, ch07/generate_better_text.py, the first 6 lines of
 ch07/train_seq2seq.py and the first 5 progress lines of ch06/train_rnnlm.py under the drop-in,
-and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training iterations; ``fastseq count`` on PTB; one epoch of ``fastseq train-word2vec`` on PTB; one epoch
-of ``fastseq train-seq2seq``. PyTorch on the same iterations is the anchor when it is installed.
+and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training iterations;
+``fastseq count`` on PTB; one epoch of ``fastseq train-word2vec`` on PTB; one epoch of
+``fastseq train-seq2seq``. PyTorch on the same iterations is the anchor when it is installed.
 Medians of ``--rounds`` runs; quiet and busy alternate, so drift hits both.
 """
 import argparse

@@ -122,9 +122,9 @@ def _parser():
                         description="Recipes: rnnlm = the book's Rnnlm (wordvec/hidden 100, 4 epochs); better = "
                                     "BetterRnnlm (650, two LSTMs, dropout 0.5, tied weights, 40 epochs, validation "
                                     "each epoch, best parameters kept, lr / 4 when validation gets worse); better-1h "
-                                    "= better cut to 6 epochs, the 6th at lr / 4 (about an hour on 2 cores); fast-1h = better at 400 "
-                                    "units and dropout 0.3, 12 epochs, the 10th and 11th each at lr / 4 (the lowest "
-                                    "test perplexity measured in an hour on 2 cores). All: SGD "
+                                    "= better cut to 6 epochs, the 6th at lr / 4 (about an hour on 2 cores); "
+                                    "fast-1h = better at 400 units and dropout 0.3, 12 epochs, the 10th and 11th each "
+                                    "at lr / 4 (the lowest test perplexity measured in an hour on 2 cores). All: SGD "
                                     "lr 20, clip 0.25, batch 20, 35 steps. Options override the recipe.")
     lm.add_argument("--model", choices=sorted(RECIPES), default="rnnlm", help="the recipe")
     lm.add_argument("--epochs", type=_positive_int, help=_RECIPE)

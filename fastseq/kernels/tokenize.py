@@ -146,7 +146,7 @@ def _entry_of(key, start, end, hashed, table):
 
 
 @njit(cache=True, inline="always")
-def _room(table, length, words=1):
+def _room(table, length, words):
     """Whether ``table`` can take ``words`` new entries of ``length`` bytes in all."""
     slots, starts, arena, state = table
     return (state[0] + words < starts.shape[0] and 2 * (state[0] + words) <= slots.shape[0] // 4
