@@ -138,6 +138,11 @@ def _parser():
     lm.add_argument("--seed", type=int, help=_RECIPE)
     lm.add_argument("--anneal-epochs", type=_positive_int, nargs="+", metavar="EPOCH",
                     help="epochs (counted from 1) that start with lr / 4, besides the validation rule")
+    lm.add_argument("--lr-schedule", choices=["step", "cosine", "linear"],
+                    help="step: lr changes only by the rules above; cosine, linear: lr also decays at every "
+                         "iteration, towards 0 at the last epoch's end " + _RECIPE)
+    lm.add_argument("--variational-dropout", action="store_const", const=True,
+                    help="one dropout mask per sequence, reused at every time step (better recipes only)")
     lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs; default: all)")
     _corpus_args(lm, line_ends="eos")
     lm.add_argument("--valid", nargs="+", metavar="PATH", help="validation text (with --test; default: held out)")
@@ -292,7 +297,7 @@ def train_lm(args):
     from fastseq.runs import read_log
 
     keys = ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden", "dropout", "max_grad", "seed",
-            "train_tokens", "anneal_epochs")
+            "train_tokens", "anneal_epochs", "lr_schedule", "variational_dropout")
     folder = _folder(args, os.path.join("runs", args.model))
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.resume:
@@ -301,8 +306,9 @@ def train_lm(args):
             overrides["model"] = lm.RECIPES[args.model].model
     else:
         recipe = lm.RECIPES[args.model]
-        if "dropout" in overrides and recipe.model != "better":
-            raise ValueError("--dropout applies to the better recipes only")
+        for key in ("dropout", "variational_dropout"):
+            if key in overrides and recipe.model != "better":
+                raise ValueError(f"--{key.replace('_', '-')} applies to the better recipes only")
     recipe = dataclasses.replace(recipe, **overrides)
     source = _lm_source(args, folder)
     data, words = lm.corpus_data(source)

@@ -20,6 +20,7 @@ Ctrl-C during training finishes the current iteration, writes the checkpoint and
 """
 import dataclasses
 import json
+import math
 import os
 import time
 
@@ -43,7 +44,11 @@ class Recipe:
     the best parameters and divide lr by 4 when it gets worse; ``restart_each_epoch``: read the
     data from its start at every epoch (the book's BetterRnnlm script calls ``fit`` per epoch);
     ``anneal_epochs``: the epochs (counted from 1) that start with lr divided by 4, on top of the
-    validation rule."""
+    validation rule. ``lr_schedule``: "step" keeps lr between those divisions; "cosine" and
+    "linear" multiply it at every iteration by ``(1 + cos(pi f)) / 2`` or ``1 - f``, where f is
+    the share of the recipe's ``epochs`` x iterations already done (so the decay spans the whole
+    run and ends near 0). ``variational_dropout``: BetterRnnlm's dropout layers reuse one mask
+    per sequence and feature at every time step (``TimeDropout(variational=True)``)."""
     model: str = "rnnlm"
     epochs: int = 4
     lr: float = 20.0
@@ -59,11 +64,25 @@ class Recipe:
     train_tokens: int = None
     eval_interval: int = 20
     anneal_epochs: tuple = ()
+    lr_schedule: str = "step"
+    variational_dropout: bool = False
 
     def __post_init__(self):
         self.anneal_epochs = tuple(self.anneal_epochs)     # config.json stores a list
         if any(not isinstance(e, int) or e < 2 for e in self.anneal_epochs):
             raise ValueError(f"anneal_epochs: epochs counted from 2 up, got {list(self.anneal_epochs)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule: one of {sorted(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.variational_dropout and self.model != "better":
+            raise ValueError(f"variational_dropout: only the 'better' model has dropout, not {self.model!r}")
+
+
+# The lr factor at the share f in [0, 1) of a run's iterations done, per ``Recipe.lr_schedule``.
+LR_SCHEDULES = {
+    "step": lambda f: 1.0,
+    "cosine": lambda f: 0.5 * (1.0 + math.cos(math.pi * f)),
+    "linear": lambda f: 1.0 - f,
+}
 
 
 _BETTER = Recipe(model="better", epochs=40, wordvec=650, hidden=650, dropout=0.5, validate=True,
@@ -89,9 +108,12 @@ _MODELS = {"rnnlm": (Rnnlm, RnnlmGen), "better": (BetterRnnlm, BetterRnnlmGen)}
 def build_model(recipe, vocab_size, generator=False):
     """The recipe's model (or its generator class) with freshly initialised weights."""
     cls = _MODELS[recipe.model][1 if generator else 0]
-    if recipe.model == "better":
-        return cls(vocab_size, recipe.wordvec, recipe.hidden, recipe.dropout)
-    return cls(vocab_size, recipe.wordvec, recipe.hidden)
+    if recipe.model != "better":
+        return cls(vocab_size, recipe.wordvec, recipe.hidden)
+    model = cls(vocab_size, recipe.wordvec, recipe.hidden, recipe.dropout)
+    for layer in model.drop_layers:
+        layer.variational = recipe.variational_dropout
+    return model
 
 
 @dataclasses.dataclass
@@ -170,8 +192,9 @@ def _schema():
     return {**schema, "vocab_size": (int,), "data": (str, dict)}
 
 
-# Runs of an earlier version saved no "data": they trained on PTB.
-_DEFAULTS = {"data": "ptb"}
+# Runs of an earlier version saved no "data" (they trained on PTB), and no lr schedule or
+# variational dropout (they had neither).
+_DEFAULTS = {"data": "ptb", "lr_schedule": "step", "variational_dropout": False}
 
 
 def _config(recipe, vocab_size, source):
@@ -271,7 +294,7 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
     model = build_model(recipe, vocab_size)
     optimizer = SGD(recipe.lr)
     progress = _load_checkpoint(run, model, optimizer) if resume else _Progress(lr=recipe.lr)
-    optimizer.lr = progress.lr
+    decay = LR_SCHEDULES[recipe.lr_schedule]
     corpus = train_ids if recipe.train_tokens is None else train_ids[:recipe.train_tokens]
     xs, ts = corpus[:-1], corpus[1:]
     per_iter = recipe.batch_size * recipe.time_size
@@ -297,6 +320,8 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
                         raise KeyboardInterrupt(f"training interrupted; resume with --resume {run.path}")
                     batch_x, batch_t = truncated_bptt_batch(xs, ts, recipe.batch_size, recipe.time_size,
                                                             progress.time_idx)
+                    optimizer.lr = progress.lr * decay((progress.epoch * max_iters + progress.iteration)
+                                                       / (recipe.epochs * max_iters))
                     try:
                         loss = train_step(model, optimizer, batch_x, batch_t, recipe.max_grad, progress.epoch + 1,
                                           progress.iteration + 1, max_loss=MAX_LOSS)
@@ -330,10 +355,9 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
                 if recipe.restart_each_epoch:
                     progress.time_idx = 0
                 if recipe.validate:
-                    record["val_ppl"] = _validate(model, valid_ids, run, progress, optimizer)
+                    record["val_ppl"] = _validate(model, valid_ids, run, progress)
                 if progress.epoch + 1 in recipe.anneal_epochs:
-                    optimizer.lr /= 4.0
-                    progress.lr = optimizer.lr
+                    progress.lr /= 4.0
                 run.log(record)
                 tqdm.write(json.dumps(record))
                 _save_checkpoint(run, model, optimizer, progress)
@@ -350,7 +374,7 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
     return progress.test_ppl
 
 
-def _validate(model, valid_ids, run, progress, optimizer):
+def _validate(model, valid_ids, run, progress):
     """The book's per-epoch step: validation perplexity, keep the best, lr / 4 when worse."""
     model.reset_state()
     ppl = eval_perplexity(model, valid_ids)
@@ -360,8 +384,7 @@ def _validate(model, valid_ids, run, progress, optimizer):
         progress.best_val = ppl
         run.save_arrays("best.npz", model.param_arrays())
     else:
-        optimizer.lr /= 4.0
-    progress.lr = optimizer.lr
+        progress.lr /= 4.0
     return ppl
 
 

@@ -149,6 +149,46 @@ def test_annealed_epochs_start_at_a_quarter_of_the_lr_and_resume_exactly(tmp_pat
         lm.Recipe(anneal_epochs=(1,))
 
 
+@pytest.mark.parametrize("schedule", ["cosine", "linear"])
+def test_lr_schedule_sets_every_iterations_lr_and_resumes_exactly(tmp_path, ptb_small, monkeypatch, schedule):
+    data, V = ptb_small
+    recipe = dataclasses.replace(TINY, epochs=3, validate=False, lr_schedule=schedule)
+    used = []
+    step = lm.train_step
+
+    def recording_step(model, optimizer, *args, **kwargs):
+        used.append(optimizer.lr)
+        return step(model, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(lm, "train_step", recording_step)
+    ppl_straight = lm.train(recipe, tmp_path / "a", data, V, progress_bar=False)
+    total = 3 * (3999 // (TINY.batch_size * TINY.time_size))
+    decay = {"cosine": lambda f: (1 + np.cos(np.pi * f)) / 2, "linear": lambda f: 1 - f}[schedule]
+    np.testing.assert_allclose(used, [recipe.lr * decay(i / total) for i in range(total)], rtol=1e-12)
+    assert lm.train(recipe, tmp_path / "b", data, V, stop_after=250, progress_bar=False) is None
+    assert lm.train(recipe, tmp_path / "b", data, V, resume=True, progress_bar=False) == ppl_straight
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lm.Recipe(lr_schedule="exponential")
+
+
+def test_variational_dropout_recipe_reuses_masks_over_time(tmp_path, ptb_small):
+    data, V = ptb_small
+    recipe = dataclasses.replace(TINY, epochs=1, variational_dropout=True)
+    np.random.seed(0)
+    model = lm.build_model(recipe, V)
+    xs = np.arange(4 * 5).reshape(4, 5) % V
+    model.forward(xs, xs)
+    for layer in model.drop_layers:
+        assert layer.variational and layer.mask.shape == (4, 1, layer.mask.shape[2])
+    assert not any(layer.variational for layer in lm.build_model(TINY, V).drop_layers)
+    ppl = lm.train(recipe, tmp_path / "v", data, V, progress_bar=False)
+    assert np.isfinite(ppl) and ppl != lm.train(dataclasses.replace(recipe, variational_dropout=False),
+                                                tmp_path / "p", data, V, progress_bar=False)
+    assert json.loads((tmp_path / "v" / "config.json").read_text())["variational_dropout"] is True
+    with pytest.raises(ValueError, match="variational_dropout"):
+        lm.Recipe(model="rnnlm", variational_dropout=True)
+
+
 def test_cli_train_eval_generate(tmp_path, capsys):
     run = str(tmp_path / "run")
     args = ["train-lm", "--epochs", "1", "--train-tokens", "3000", "--hidden", "8", "--wordvec", "8",
@@ -203,6 +243,12 @@ def test_cli_one_hour_recipe_and_anneal_option(tmp_path, capsys):
     assert main(base + ["--model", "fast-1h", "--out", str(tmp_path / "c")]) == 0
     config = json.loads((tmp_path / "c" / "config.json").read_text())
     assert config["model"] == "better" and config["anneal_epochs"] == [10, 11] and config["dropout"] == 0.3
+    assert main(base + ["--model", "fast-1h", "--lr-schedule", "cosine", "--variational-dropout",
+                        "--out", str(tmp_path / "d")]) == 0
+    config = json.loads((tmp_path / "d" / "config.json").read_text())
+    assert config["lr_schedule"] == "cosine" and config["variational_dropout"] is True
+    assert main(base + ["--model", "rnnlm", "--variational-dropout", "--out", str(tmp_path / "e")]) == 1
+    assert "--variational-dropout applies to the better recipes only" in capsys.readouterr().err
 
 
 def test_cli_trains_on_a_korean_text_corpus(tmp_path, capsys, monkeypatch):
