@@ -81,6 +81,56 @@ def test_ptb_from_fastseq_data_writes_no_cache(monkeypatch, tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
+def _book_saved_parse(folder, corpus, word_to_id, id_to_word):
+    """Write what the book's dataset/ptb.py saves after its first run: the pickled pair of
+    dictionaries and the corpus as an int64 .npy."""
+    import pickle
+    folder.mkdir(exist_ok=True)
+    with open(folder / "ptb.vocab.pkl", "wb") as f:
+        pickle.dump((word_to_id, id_to_word), f)
+    np.save(folder / "ptb.valid.npy", np.asarray(corpus, dtype=np.int64))
+
+
+def test_ptb_under_the_drop_in_reads_the_books_saved_parse_as_the_book_does(monkeypatch, tmp_path):
+    corpus, w2i, i2w = ptb.load_data("valid")
+    book = tmp_path / "dataset"
+    _book_saved_parse(book, corpus[:1000], w2i, i2w)          # a saved corpus unlike the text: the book reads it
+    monkeypatch.setattr(_files, "flat_dirs", [str(book)])
+    saved, saved_w2i, saved_i2w = ptb.load_data("val")
+    assert saved.dtype == np.int32 and saved_w2i == w2i and saved_i2w == i2w
+    np.testing.assert_array_equal(saved, corpus[:1000])
+    assert sorted(p.name for p in book.iterdir()) == ["ptb.valid.npy", "ptb.vocab.pkl"]    # nothing written
+    # a split the book has not saved is parsed from the text as before
+    assert len(ptb.load_data("test")[0]) == 82430
+
+
+def test_ptb_refuses_a_damaged_or_foreign_book_parse_without_running_it(monkeypatch, tmp_path):
+    import pickle
+    corpus, w2i, i2w = ptb.load_data("valid")
+    book = tmp_path / "dataset"
+    monkeypatch.setattr(_files, "flat_dirs", [str(book)])
+    _book_saved_parse(book, corpus, w2i, i2w)
+    ran = tmp_path / "ran"
+
+    class Payload:                      # unpickling it would create a file
+        def __reduce__(self):
+            return (open, (str(ran), "w"))
+
+    (book / "ptb.vocab.pkl").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ValueError, match="ptb.vocab.pkl is not the book's saved vocabulary.*delete it"):
+        ptb.load_data("valid")
+    assert not ran.exists()
+    bad = dict(i2w)
+    bad[5] = "something else"
+    _book_saved_parse(book, corpus, w2i, bad)
+    with pytest.raises(ValueError, match="consistent vocabulary"):
+        ptb.load_data("valid")
+    small = {w: i for w, i in w2i.items() if i < 100}
+    _book_saved_parse(book, corpus, small, {i: w for w, i in small.items()})
+    with pytest.raises(ValueError, match="ptb.valid.npy is not a 1-D array of ids below 100"):
+        ptb.load_data("valid")
+
+
 def test_ptb_bad_split_name():
     with pytest.raises(ValueError, match="data_type must be"):
         ptb.load_data("dev")

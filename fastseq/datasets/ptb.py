@@ -6,6 +6,11 @@
 
 Where the files come from, in order:
 
+0. Under the drop-in, the book's own saved parse, where its ``dataset/ptb.py`` would read it:
+   ``ptb.vocab.pkl`` and ``ptb.<split>.npy`` in the book tree's ``dataset/`` folder, written by
+   an earlier run of the book's loader. The pickle is read by an unpickler that builds only
+   plain containers, strings and numbers, and both files are checked (the two dictionaries
+   inverse to each other, every id in range) before use. Nothing is written there.
 1. Texts found outside the user cache (``$FASTSEQ_DATA/ptb/``, or the book tree's ``dataset/``
    under the drop-in) are parsed in memory (about 0.3 s), and nothing is written.
 2. Otherwise the user cache (``~/.cache/fastseq/ptb/``) is used: a parsed copy there (the
@@ -17,9 +22,12 @@ Where the files come from, in order:
 import hashlib
 import io
 import json
+import os
+import pickle
 
 import numpy as np
 
+from fastseq.datasets import _files
 from fastseq.datasets._files import cache_dir, find_file, locate
 from fastseq.runs import atomic_write
 
@@ -103,7 +111,71 @@ def _save_parsed(split, vocab, corpus):
     _save_checked(corpus_path, buffer.getvalue())
 
 
+class _PlainUnpickler(pickle.Unpickler):
+    """Unpickles containers, strings and numbers only: any class or function is refused."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"it refers to {module}.{name}, and the book's vocabulary holds only "
+                                     "dictionaries of words and ids")
+
+
+def _book_vocab(path):
+    """The vocabulary list from the book loader's ``(word_to_id, id_to_word)`` pickle at ``path``."""
+    try:
+        with open(path, "rb") as f:
+            saved = _PlainUnpickler(f).load()
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError) as exc:
+        raise ValueError(f"ptb.load_data: {path} is not the book's saved vocabulary ({exc}); "
+                         "delete it to have the text parsed again") from None
+    if not (isinstance(saved, tuple) and len(saved) == 2 and all(type(d) is dict for d in saved)):
+        raise ValueError(f"ptb.load_data: {path} is not the book's saved vocabulary (a pair of dictionaries); "
+                         "delete it to have the text parsed again")
+    word_to_id, id_to_word = saved
+    n = len(word_to_id)
+    vocab = [None] * n
+    for word, i in word_to_id.items():
+        if type(word) is not str or type(i) is not int or not 0 <= i < n or vocab[i] is not None \
+                or id_to_word.get(i) != word:
+            raise ValueError(f"ptb.load_data: {path} does not hold a consistent vocabulary (word {word!r}, "
+                             f"id {i!r}); delete it to have the text parsed again")
+        vocab[i] = word
+    if len(id_to_word) != n:
+        raise ValueError(f"ptb.load_data: {path} holds {n} words but {len(id_to_word)} ids; "
+                         "delete it to have the text parsed again")
+    return vocab
+
+
+def _book_corpus(path, n_words):
+    """The int32 corpus from the book loader's ``ptb.<split>.npy`` at ``path``, ids checked."""
+    try:
+        corpus = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"ptb.load_data: {path} is not the book's saved corpus ({exc}); "
+                         "delete it to have the text parsed again") from None
+    if corpus.ndim != 1 or corpus.dtype.kind not in "iu" or (
+            corpus.size and (corpus.min() < 0 or corpus.max() >= n_words)):
+        raise ValueError(f"ptb.load_data: {path} is not a 1-D array of ids below {n_words} "
+                         f"({corpus.dtype}, shape {corpus.shape}); delete it to have the text parsed again")
+    return corpus.astype(np.int32)
+
+
+def _saved_by_book(split):
+    """``(vocabulary list, corpus int32)`` from the book's own saved parse in a book tree's
+    ``dataset/`` folder (``_files.flat_dirs``, set by the drop-in), or None when none holds
+    both ``ptb.vocab.pkl`` and ``ptb.<split>.npy``."""
+    for folder in _files.flat_dirs:
+        vocab_path = os.path.join(folder, "ptb.vocab.pkl")
+        corpus_path = os.path.join(folder, f"ptb.{split}.npy")
+        if os.path.isfile(vocab_path) and os.path.isfile(corpus_path):
+            vocab = _book_vocab(vocab_path)
+            return vocab, _book_corpus(corpus_path, len(vocab))
+    return None
+
+
 def _load(split):
+    saved = _saved_by_book(split)
+    if saved is not None:
+        return saved
     names = dict.fromkeys(["train", split])
     found = {s: locate("ptb", f"ptb.{s}.txt", SHA256[s])[0] for s in names}
     cache = cache_dir() / "ptb"
