@@ -288,13 +288,14 @@ def matmul(a, b, out=None):
     so a helper kept off its core by another process delays nothing. The pieces depend only on
     the shapes, so results are the same for any thread count and any load."""
     M, N = a.shape[0], b.shape[1]
+    if blas_runs_it_serially(M, a.shape[1], N):     # BLAS keeps it on this thread: nothing to switch
+        return np.dot(a, b) if out is None else _product(a, b, out)
     if out is None:
-        if blas_runs_it_serially(M, a.shape[1], N):
-            return np.dot(a, b)         # BLAS keeps it on this thread: nothing to switch or allocate here
         out = np.empty((M, N), dtype=np.result_type(a, b))
     longer = max(M, N)
     if M * a.shape[1] * N < BLAS_MIN_WORK or longer < PRODUCT_PIECES or PRODUCT_PIECES == 1:
-        return one_thread_matmul(a, b, out)
+        with one_blas_thread:
+            return _product(a, b, out)
     cuts = [longer * i // PRODUCT_PIECES for i in range(PRODUCT_PIECES + 1)]
     if N >= M:
         pieces = [(a, b[:, i:j], out[:, i:j]) for i, j in zip(cuts, cuts[1:])]
