@@ -143,6 +143,9 @@ def _parser():
                          "iteration, towards 0 at the last epoch's end " + _RECIPE)
     lm.add_argument("--variational-dropout", action="store_const", const=True,
                     help="one dropout mask per sequence, reused at every time step (better recipes only)")
+    lm.add_argument("--sampled-softmax", type=_positive_int, metavar="K",
+                    help="train through a sampled softmax over each target and K drawn words (better recipes "
+                         "only; evaluation keeps the full softmax; default: the full softmax)")
     lm.add_argument("--train-tokens", type=_positive_int, help="train on the first N tokens only (quick runs; default: all)")
     _corpus_args(lm, line_ends="eos")
     lm.add_argument("--valid", nargs="+", metavar="PATH", help="validation text (with --test; default: held out)")
@@ -297,7 +300,7 @@ def train_lm(args):
     from fastseq.runs import read_log
 
     keys = ("epochs", "lr", "batch_size", "time_size", "wordvec", "hidden", "dropout", "max_grad", "seed",
-            "train_tokens", "anneal_epochs", "lr_schedule", "variational_dropout")
+            "train_tokens", "anneal_epochs", "lr_schedule", "variational_dropout", "sampled_softmax")
     folder = _folder(args, os.path.join("runs", args.model))
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     if args.resume:
@@ -306,7 +309,7 @@ def train_lm(args):
             overrides["model"] = lm.RECIPES[args.model].model
     else:
         recipe = lm.RECIPES[args.model]
-        for key in ("dropout", "variational_dropout"):
+        for key in ("dropout", "variational_dropout", "sampled_softmax"):
             if key in overrides and recipe.model != "better":
                 raise ValueError(f"--{key.replace('_', '-')} applies to the better recipes only")
     recipe = dataclasses.replace(recipe, **overrides)

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from fastseq import _validate as v
 from fastseq._threads import available_cores, policy
+from fastseq.layers.sampled_softmax import SampledTraining
 from fastseq.models import BetterRnnlm, BetterRnnlmGen, Rnnlm, RnnlmGen
 from fastseq.optimizers import SGD
 from fastseq.runs import RunError, RunFolder, StopFlag, atomic_write, conflicts, rss_mib, save_curve
@@ -48,7 +49,10 @@ class Recipe:
     "linear" multiply it at every iteration by ``(1 + cos(pi f)) / 2`` or ``1 - f``, where f is
     the share of the recipe's ``epochs`` x iterations already done (so the decay spans the whole
     run and ends near 0). ``variational_dropout``: BetterRnnlm's dropout layers reuse one mask
-    per sequence and feature at every time step (``TimeDropout(variational=True)``)."""
+    per sequence and feature at every time step (``TimeDropout(variational=True)``).
+    ``sampled_softmax``: k > 0 trains BetterRnnlm through a sampled softmax over each target and
+    k words drawn per step from the training words' counts ** 0.75
+    (``fastseq.layers.sampled_softmax``); evaluation keeps the full softmax."""
     model: str = "rnnlm"
     epochs: int = 4
     lr: float = 20.0
@@ -66,6 +70,7 @@ class Recipe:
     anneal_epochs: tuple = ()
     lr_schedule: str = "step"
     variational_dropout: bool = False
+    sampled_softmax: int = 0
 
     def __post_init__(self):
         self.anneal_epochs = tuple(self.anneal_epochs)     # config.json stores a list
@@ -75,6 +80,11 @@ class Recipe:
             raise ValueError(f"lr_schedule: one of {sorted(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.variational_dropout and self.model != "better":
             raise ValueError(f"variational_dropout: only the 'better' model has dropout, not {self.model!r}")
+        if isinstance(self.sampled_softmax, bool) or not isinstance(self.sampled_softmax, int) \
+                or self.sampled_softmax < 0:
+            raise ValueError(f"sampled_softmax: a number of words >= 0, got {self.sampled_softmax!r}")
+        if self.sampled_softmax and self.model != "better":
+            raise ValueError(f"sampled_softmax: for the 'better' model (tied output weights), not {self.model!r}")
 
 
 # The lr factor at the share f in [0, 1) of a run's iterations done, per ``Recipe.lr_schedule``.
@@ -192,9 +202,9 @@ def _schema():
     return {**schema, "vocab_size": (int,), "data": (str, dict)}
 
 
-# Runs of an earlier version saved no "data" (they trained on PTB), and no lr schedule or
-# variational dropout (they had neither).
-_DEFAULTS = {"data": "ptb", "lr_schedule": "step", "variational_dropout": False}
+# Runs of an earlier version saved no "data" (they trained on PTB), and no lr schedule,
+# variational dropout or sampled softmax (they had none).
+_DEFAULTS = {"data": "ptb", "lr_schedule": "step", "variational_dropout": False, "sampled_softmax": 0}
 
 
 def _config(recipe, vocab_size, source):
@@ -296,6 +306,9 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
     progress = _load_checkpoint(run, model, optimizer) if resume else _Progress(lr=recipe.lr)
     decay = LR_SCHEDULES[recipe.lr_schedule]
     corpus = train_ids if recipe.train_tokens is None else train_ids[:recipe.train_tokens]
+    trained = model
+    if recipe.sampled_softmax:
+        trained = SampledTraining(model, np.bincount(corpus, minlength=vocab_size), recipe.sampled_softmax)
     xs, ts = corpus[:-1], corpus[1:]
     per_iter = recipe.batch_size * recipe.time_size
     max_iters = len(xs) // per_iter
@@ -323,7 +336,7 @@ def _train(run, recipe, data, vocab_size, resume, stop_after, progress_bar):
                     optimizer.lr = progress.lr * decay((progress.epoch * max_iters + progress.iteration)
                                                        / (recipe.epochs * max_iters))
                     try:
-                        loss = train_step(model, optimizer, batch_x, batch_t, recipe.max_grad, progress.epoch + 1,
+                        loss = train_step(trained, optimizer, batch_x, batch_t, recipe.max_grad, progress.epoch + 1,
                                           progress.iteration + 1, max_loss=MAX_LOSS)
                     except FloatingPointError as exc:
                         raise FloatingPointError(f"{exc} (--lr, --max-grad); the last checkpoint in {run.path} "

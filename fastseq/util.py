@@ -149,7 +149,7 @@ def clip_grads(grads, max_norm):
             kernels.optim.scale_inplace(gv, gv.dtype.type(rate))
 
 
-def _same_memory_transposed(a, b):
+def same_memory_transposed(a, b):
     """True when b is a's transpose over the same memory (weight tying: ``W.T`` passed as a weight)."""
     return (a.ndim == 2 and b.ndim == 2 and b.shape == a.T.shape and b.strides == a.T.strides
             and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
@@ -181,8 +181,9 @@ def remove_duplicate(params, grads):
                 elif not _is_zero_view(g):
                     keep_g[k] += g
                 break
-            if _same_memory_transposed(q, p):
-                keep_g[k] += g.T
+            if same_memory_transposed(q, p):
+                if not _is_zero_view(g):
+                    keep_g[k] += g.T
                 break
         else:
             keep_p.append(p)
