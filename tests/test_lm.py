@@ -247,6 +247,9 @@ def test_cli_one_hour_recipe_and_anneal_option(tmp_path, capsys):
                         "--out", str(tmp_path / "d")]) == 0
     config = json.loads((tmp_path / "d" / "config.json").read_text())
     assert config["lr_schedule"] == "cosine" and config["variational_dropout"] is True
+    assert config["sampled_softmax"] == 0
+    assert main(base + ["--model", "fast-1h", "--sampled-softmax", "16", "--out", str(tmp_path / "f")]) == 0
+    assert json.loads((tmp_path / "f" / "config.json").read_text())["sampled_softmax"] == 16
     assert main(base + ["--model", "rnnlm", "--variational-dropout", "--out", str(tmp_path / "e")]) == 1
     assert "--variational-dropout applies to the better recipes only" in capsys.readouterr().err
 
