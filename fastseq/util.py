@@ -151,7 +151,7 @@ def clip_grads(grads, max_norm):
 
 def same_memory_transposed(a, b):
     """True when b is a's transpose over the same memory (weight tying: ``W.T`` passed as a weight)."""
-    return (a.ndim == 2 and b.ndim == 2 and b.shape == a.T.shape and b.strides == a.T.strides
+    return (a.ndim == 2 and b.ndim == 2 and b.shape == a.shape[::-1] and b.strides == a.strides[::-1]
             and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
