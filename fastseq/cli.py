@@ -193,8 +193,9 @@ def _parser():
     w2v.add_argument("--lr", type=_positive_float, help="starting learning rate (default 0.05 CBOW, 0.025 skip-gram)")
     w2v.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (0: off)")
     w2v.add_argument("--seed", type=int, default=1)
-    w2v.add_argument("--shared-negatives", action="store_true",
-                     help="skip-gram: a window's context words share one draw of negatives (faster)")
+    w2v.add_argument("--shared-negatives", action=argparse.BooleanOptionalAction,
+                     help="skip-gram: a window's context words share one draw of negatives (faster; the default "
+                          "for skip-gram); --no-shared-negatives: the classic draw per context word")
     _dask_arg(w2v, "read the corpus on a Dask cluster (training stays here)")
     _threads_arg(w2v, "kernel threads (with more than one, Hogwild updates make runs differ slightly)")
     _run_args(w2v, "runs/word2vec")

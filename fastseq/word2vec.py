@@ -72,11 +72,12 @@ def _subsample(corpus, keep, rng):
 
 def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, negative=5, epochs=5,
                    lr=None, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20, start=None,
-                   on_epoch=None, stop=None, shared_negatives=False):
+                   on_epoch=None, stop=None, shared_negatives=None):
     """Train word vectors on ``corpus`` (n,) int ids in [0, vocab_size); see the module docstring.
     ``lr`` defaults to the original word2vec's starting rates: 0.05 for CBOW, 0.025 for skip-gram.
     ``shared_negatives`` (skip-gram only): a window's context words share one draw of negatives,
-    and the window is one small dense product (``fastseq.kernels.word2vec``).
+    and the window is one small dense product (``fastseq.kernels.word2vec``); None, the
+    default, means True for skip-gram (False: the classic one draw per context word).
     Uses ``numba.get_num_threads()`` threads (``fastseq.threads(n)`` sets it). Returns a
     Word2VecResult; each epoch's entry has ``words`` (after subsampling), ``seconds``,
     ``words_per_s`` and ``loss`` (per example, a positive target with its negatives: the mean of
@@ -93,8 +94,10 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
         raise ValueError(f"train_word2vec: corpus must hold at least 2 words, got {corpus.size}")
     if model not in ("cbow", "skipgram"):
         raise ValueError(f"train_word2vec: model must be 'cbow' or 'skipgram', got {model!r}")
+    if shared_negatives is None:
+        shared_negatives = model == "skipgram"
     if not isinstance(shared_negatives, (bool, np.bool_)):
-        raise TypeError(f"train_word2vec: shared_negatives must be True or False, got {shared_negatives!r}")
+        raise TypeError(f"train_word2vec: shared_negatives must be True, False or None, got {shared_negatives!r}")
     if shared_negatives and model != "skipgram":
         raise ValueError("train_word2vec: shared_negatives applies to model='skipgram' only (CBOW already "
                          "draws one set of negatives per window)")
@@ -187,7 +190,7 @@ _EARLIER = {"shared_negatives": False}
 
 
 def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5, epochs=10, lr=None, sample=1e-3,
-              seed=1, shared_negatives=False, resume=False, force=False, threads=None, progress=None, dask=None,
+              seed=1, shared_negatives=None, resume=False, force=False, threads=None, progress=None, dask=None,
               **reading):
     """``fastseq train-word2vec``: train on ``corpus`` (``"ptb"``, or text files read with the
     ``reading`` options, see ``fastseq.datasets.text.load_corpus``) into the run folder ``folder`` (see ``fastseq.runs``): one log
@@ -207,9 +210,12 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
     with RunFolder(folder, "train-word2vec", resume=resume, force=force) as run:
         options = {"corpus": corpus, **READING_DEFAULTS, **reading, "model": model, "dim": dim, "window": window, "negative": negative,
                    "epochs": epochs, "lr": lr if lr is not None else 0.05 if model == "cbow" else 0.025,
-                   "sample": sample, "seed": seed, "shared_negatives": shared_negatives}
+                   "sample": sample, "seed": seed,
+                   "shared_negatives": model == "skipgram" if shared_negatives is None else shared_negatives}
         if resume:
             saved = run.read_config(_SCHEMA, {**READING_DEFAULTS, **_EARLIER})
+            if shared_negatives is None:            # not chosen: the run's own
+                options["shared_negatives"] = saved["shared_negatives"]
             conflicts(saved, options)
             options = {k: saved[k] for k in options}
         ids, words = load_corpus(options["corpus"], progress=progress, dask=dask,

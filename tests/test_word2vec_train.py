@@ -83,7 +83,7 @@ def test_subsampling_keeps_rare_words_and_thins_frequent_ones():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="shared_negatives applies to model='skipgram' only"):
         train_word2vec(np.array([0, 1, 2]), shared_negatives=True)
-    with pytest.raises(TypeError, match="shared_negatives must be True or False"):
+    with pytest.raises(TypeError, match="shared_negatives must be True, False or None"):
         train_word2vec(np.array([0, 1, 2]), model="skipgram", shared_negatives="yes")
     with pytest.raises(TypeError, match="corpus must be a 1-D array of integer ids"):
         train_word2vec(np.array([0.0, 1.0]))
@@ -130,6 +130,11 @@ def test_cli_shared_negatives_is_saved_and_refused_with_cbow_before_any_folder(t
     assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "1", "--dim", "8", "--model", "skipgram",
                      "--shared-negatives", "--threads", "1", "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["shared_negatives"] is True
+    # shared negatives are skip-gram's default; --no-shared-negatives is the classic skip-gram
+    for flags, shared in (([], True), (["--no-shared-negatives"], False)):
+        assert cli.main(["train-word2vec", "--corpus", str(text), "--epochs", "1", "--dim", "8", "--model",
+                         "skipgram", *flags, "--threads", "1", "--out", str(tmp_path / f"d{shared}")]) == 0
+        assert json.loads((tmp_path / f"d{shared}" / "config.json").read_text())["shared_negatives"] is shared
     # resuming takes the saved choice; the run's only epoch is done, so nothing more is trained
     assert cli.main(["train-word2vec", "--resume", str(out), "--threads", "1"]) == 0
     # a run folder of an earlier version, which saved no such key, resumes as the classic skip-gram it was
