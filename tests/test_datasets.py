@@ -100,8 +100,34 @@ def test_ptb_under_the_drop_in_reads_the_books_saved_parse_as_the_book_does(monk
     assert saved.dtype == np.int32 and saved_w2i == w2i and saved_i2w == i2w
     np.testing.assert_array_equal(saved, corpus[:1000])
     assert sorted(p.name for p in book.iterdir()) == ["ptb.valid.npy", "ptb.vocab.pkl"]    # nothing written
-    # a split the book has not saved is parsed from the text as before
-    assert len(ptb.load_data("test")[0]) == 82430
+    # a split the book has not saved is parsed from the text, then saved as the book saves it
+    test, _, _ = ptb.load_data("test")
+    assert len(test) == 82430
+    np.testing.assert_array_equal(np.load(book / "ptb.test.npy"), test)
+    assert np.load(book / "ptb.test.npy").dtype == np.int64
+
+
+def test_ptb_under_the_drop_in_saves_the_books_files_in_the_books_formats(monkeypatch, tmp_path, capsys):
+    import pickle
+    book = tmp_path / "dataset"
+    book.mkdir()
+    monkeypatch.setattr(_files, "flat_dirs", [str(book)])
+    corpus, w2i, i2w = ptb.load_data("train")
+    assert "dataset.ptb: saved" in capsys.readouterr().err
+    with open(book / "ptb.vocab.pkl", "rb") as f:
+        assert pickle.load(f) == (w2i, i2w)                 # what the book's load_vocab reads
+    saved = np.load(book / "ptb.train.npy")
+    assert saved.dtype == np.int64
+    np.testing.assert_array_equal(saved, corpus)
+    again, again_w2i, _ = ptb.load_data("train")            # now read back, not parsed
+    np.testing.assert_array_equal(again, corpus)
+    assert again_w2i == w2i and capsys.readouterr().err == ""
+    # beside a vocabulary that is not PTB's own, no split's ids are saved
+    small = {w: i for w, i in w2i.items() if i < 100}
+    _book_saved_parse(book, corpus[corpus < 100][:50], small, {i: w for w, i in small.items()})
+    (book / "ptb.valid.npy").unlink()
+    ptb.load_data("test")
+    assert not (book / "ptb.test.npy").exists()
 
 
 def test_ptb_refuses_a_damaged_or_foreign_book_parse_without_running_it(monkeypatch, tmp_path):

@@ -7,12 +7,14 @@
 Where the files come from, in order:
 
 0. Under the drop-in, the book's own saved parse, where its ``dataset/ptb.py`` would read it:
-   ``ptb.vocab.pkl`` and ``ptb.<split>.npy`` in the book tree's ``dataset/`` folder, written by
-   an earlier run of the book's loader. The pickle is read by an unpickler that builds only
-   plain containers, strings and numbers, and both files are checked (the two dictionaries
-   inverse to each other, every id in range) before use. Nothing is written there.
+   ``ptb.vocab.pkl`` and ``ptb.<split>.npy`` in the book tree's ``dataset/`` folder. The
+   pickle is read by an unpickler that builds only plain containers, strings and numbers, and
+   both files are checked (the two dictionaries inverse to each other, every id in range)
+   before use. Where they are missing, the drop-in saves them there after parsing, as the
+   book's loader does, in the book's formats (announced on stderr).
 1. Texts found outside the user cache (``$FASTSEQ_DATA/ptb/``, or the book tree's ``dataset/``
-   under the drop-in) are parsed in memory (about 0.3 s), and nothing is written.
+   under the drop-in) are parsed in memory (about 0.13 s), and nothing is written but step 0's
+   files under the drop-in.
 2. Otherwise the user cache (``~/.cache/fastseq/ptb/``) is used: a parsed copy there (the
    vocabulary as JSON, each split as ``.npy``, each beside a ``.sha256`` of its bytes) is loaded
    when its checksum holds, with or without the text beside it.
@@ -24,6 +26,7 @@ import io
 import json
 import os
 import pickle
+import sys
 
 import numpy as np
 
@@ -172,10 +175,44 @@ def _saved_by_book(split):
     return None
 
 
+def _save_as_book(split, vocab, corpus):
+    """Under the drop-in, save what the book's loader saves after parsing: ``ptb.vocab.pkl``
+    (its ``(word_to_id, id_to_word)`` pickle) and ``ptb.<split>.npy`` (int64 ids) in the book
+    tree's ``dataset/`` folder, each only when missing (the split's ids only beside a vocabulary
+    equal to ``vocab``), each announced on stderr. A folder that cannot be written, or a name
+    taken by a folder or a symlink, is left as it is."""
+    if not _files.flat_dirs:
+        return
+    from fastseq.runs import atomic_write
+
+    folder = _files.flat_dirs[0]
+    vocab_path, corpus_path = os.path.join(folder, "ptb.vocab.pkl"), os.path.join(folder, f"ptb.{split}.npy")
+    files = []
+    if not os.path.exists(vocab_path):
+        pair = ({w: i for i, w in enumerate(vocab)}, dict(enumerate(vocab)))
+        files.append((vocab_path, lambda f: pickle.dump(pair, f)))
+    elif _book_vocab(vocab_path) != vocab:
+        return
+    if not os.path.exists(corpus_path):
+        files.append((corpus_path, lambda f: np.save(f, corpus.astype(np.int64))))
+    for path, write in files:
+        try:
+            atomic_write(path, write)
+        except (OSError, ValueError):      # unwritable, or a folder or symlink in the way: not saved
+            return
+        print(f"dataset.ptb: saved {path}, as the book's loader does", file=sys.stderr)
+
+
 def _load(split):
     saved = _saved_by_book(split)
     if saved is not None:
         return saved
+    vocab, corpus = _load_found(split)
+    _save_as_book(split, vocab, corpus)
+    return vocab, corpus
+
+
+def _load_found(split):
     names = dict.fromkeys(["train", split])
     found = {s: locate("ptb", f"ptb.{s}.txt", SHA256[s])[0] for s in names}
     cache = cache_dir() / "ptb"
