@@ -70,6 +70,11 @@ def _subsample(corpus, keep, rng):
     return np.concatenate(parts)
 
 
+def _shared_negatives(model, shared_negatives):
+    """The choice of shared negatives, None meaning the default: True for skip-gram."""
+    return model == "skipgram" if shared_negatives is None else shared_negatives
+
+
 def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, negative=5, epochs=5,
                    lr=None, sample=1e-3, power=0.75, seed=1, progress=None, calls_per_epoch=20, start=None,
                    on_epoch=None, stop=None, shared_negatives=None):
@@ -94,8 +99,7 @@ def train_word2vec(corpus, vocab_size=None, model="cbow", dim=100, window=5, neg
         raise ValueError(f"train_word2vec: corpus must hold at least 2 words, got {corpus.size}")
     if model not in ("cbow", "skipgram"):
         raise ValueError(f"train_word2vec: model must be 'cbow' or 'skipgram', got {model!r}")
-    if shared_negatives is None:
-        shared_negatives = model == "skipgram"
+    shared_negatives = _shared_negatives(model, shared_negatives)
     if not isinstance(shared_negatives, (bool, np.bool_)):
         raise TypeError(f"train_word2vec: shared_negatives must be True, False or None, got {shared_negatives!r}")
     if shared_negatives and model != "skipgram":
@@ -211,7 +215,7 @@ def train_run(folder, corpus="ptb", model="cbow", dim=100, window=5, negative=5,
         options = {"corpus": corpus, **READING_DEFAULTS, **reading, "model": model, "dim": dim, "window": window, "negative": negative,
                    "epochs": epochs, "lr": lr if lr is not None else 0.05 if model == "cbow" else 0.025,
                    "sample": sample, "seed": seed,
-                   "shared_negatives": model == "skipgram" if shared_negatives is None else shared_negatives}
+                   "shared_negatives": _shared_negatives(model, shared_negatives)}
         if resume:
             saved = run.read_config(_SCHEMA, {**READING_DEFAULTS, **_EARLIER})
             if shared_negatives is None:            # not chosen: the run's own

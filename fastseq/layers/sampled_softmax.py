@@ -30,10 +30,10 @@ class SampledSoftmaxWithLoss:
     ``forward(h (R, H), t (R,) int)`` draws the ``k`` words with ``np.random`` and returns the
     mean loss; ``backward(dout=1)`` returns ``(dh (R, H), rows (M,) int64, values (M, H))``: the
     gradient of h, and that of E as rows to scatter-add (``dE[rows[i]] += values[i]``), after
-    writing b's gradient into ``db`` (V,).
+    writing b's gradient into ``db`` (V,): the array given as ``db``, else one of its own.
     """
 
-    def __init__(self, E, b, counts, k, power=0.75):
+    def __init__(self, E, b, counts, k, power=0.75, db=None):
         if not isinstance(E, np.ndarray) or E.ndim != 2 or not v.is_kernel_float(E.dtype):
             raise TypeError(f"SampledSoftmaxWithLoss: E must be a 2-D float32 or float64 array, got {E!r:.60}")
         V = E.shape[0]
@@ -45,8 +45,10 @@ class SampledSoftmaxWithLoss:
             raise ValueError(f"SampledSoftmaxWithLoss: counts must be ({V},) finite and >= 0, got shape {counts.shape}")
         q = np.maximum(counts, 1.0) ** power
         q /= q.sum()
+        if db is not None and (not isinstance(db, np.ndarray) or db.shape != b.shape or db.dtype != b.dtype):
+            raise ValueError(f"SampledSoftmaxWithLoss: db must be a ({V},) {E.dtype} array like b")
         self.E, self.b = E, b
-        self.db = np.zeros_like(b)
+        self.db = np.zeros_like(b) if db is None else db
         self._cdf = np.cumsum(q)
         self._cdf[-1] = 1.0
         self._log_expected = np.log(self.k * q).astype(E.dtype)    # log of each word's expected draws
@@ -73,7 +75,8 @@ class SampledSoftmaxWithLoss:
         scores[s[None, :] == t[:, None]] = -np.inf                 # a drawn target is the row's target only
         top = np.maximum(true, scores.max(axis=1))
         p_true = np.exp(true - top)
-        p = np.exp(scores - top[:, None])
+        scores -= top[:, None]
+        p = np.exp(scores, out=scores)                               # the scores' array, reused
         z = p_true + p.sum(axis=1)
         p_true /= z
         p /= z[:, None]
@@ -87,7 +90,10 @@ class SampledSoftmaxWithLoss:
         g = p * scale                                                # d loss / d drawn scores
         dh = g_true[:, None] * Et
         dh += matmul(g, Es)
-        values = np.concatenate([g_true[:, None] * h, matmul(g.T, h)])
+        R = h.shape[0]
+        values = np.empty((R + s.shape[0], h.shape[1]), dtype=h.dtype)
+        np.multiply(g_true[:, None], h, out=values[:R])
+        matmul(g.T, h, out=values[R:])
         rows = np.concatenate([t, s]).astype(np.int64, copy=False)
         self.db[...] = 0
         np.add.at(self.db, rows, np.concatenate([g_true, g.sum(axis=0)]))
@@ -109,7 +115,7 @@ class SampledTraining:
             raise ValueError("SampledTraining: the model's output weights must be its embedding's transpose "
                              "(BetterRnnlm's weight tying)")
         self.model = model
-        self.loss = SampledSoftmaxWithLoss(E, b, counts, k, power)
+        self.loss = SampledSoftmaxWithLoss(E, b, counts, k, power, db=affine.grads[1])
         self.params = model.params
         self.grads = [zero_grad_view(g) if g is affine.grads[0] else g for g in model.grads]
         self._shape = None
@@ -127,8 +133,7 @@ class SampledTraining:
 
     def backward(self, dout=1):
         model = self.model
-        dh, rows, values = self.loss.backward(dout)
-        model.layers[-1].grads[1][...] = self.loss.db
+        dh, rows, values = self.loss.backward(dout)          # b's gradient written in place
         d = dh.reshape(self._shape)
         for layer in reversed(model.layers[1:-1]):
             d = layer.backward(d)
