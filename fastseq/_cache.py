@@ -7,16 +7,20 @@ with "cannot cache function"; fastseq then points ``NUMBA_CACHE_DIR`` at the use
 ``NUMBA_CACHE_DIR`` the user set is left alone.
 """
 import os
-import tempfile
+import threading
 import warnings
 from pathlib import Path
 
 
 def _writable(folder):
+    """True when a file can be created in ``folder`` (made if missing). The probe is a plain
+    ``os.open``: ``tempfile`` would add a few milliseconds to every ``import fastseq``."""
+    probe = folder / f".fastseq-probe-{os.getpid()}-{threading.get_ident()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            return True
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.unlink(probe)
+        return True
     except OSError:
         return False
 
@@ -33,6 +37,7 @@ def ensure_writable_cache(numba_config=None):
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     target = Path(base) / "fastseq" / "numba"
     if not _writable(target):
+        import tempfile
         target = Path(tempfile.gettempdir()) / f"fastseq-numba-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
         target.mkdir(parents=True, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = str(target)

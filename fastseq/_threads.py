@@ -23,7 +23,6 @@ for every thread count and load.
 """
 import contextlib
 import os
-import queue
 import sys
 import threading
 import time
@@ -234,6 +233,7 @@ class _Helpers:
     def run(self, pieces, helpers):
         job = _Job(pieces)
         while len(self.queues) < helpers:
+            import queue                # here, not at the top: an import fastseq never pays for it
             inbox = queue.SimpleQueue()
             threading.Thread(target=self._serve, args=(inbox,), name="fastseq-product", daemon=True).start()
             self.queues.append(inbox)
@@ -288,6 +288,9 @@ def matmul(a, b, out=None):
     so a helper kept off its core by another process delays nothing. The pieces depend only on
     the shapes, so results are the same for any thread count and any load."""
     M, N = a.shape[0], b.shape[1]
+    if (M * a.shape[1] * N < _OPENBLAS_SERIAL_GEMV and _blas_switches[1] == len(sys.modules)
+            and _blas_switches[0][1]):           # the same test as below, inlined for the smallest products
+        return np.dot(a, b) if out is None else _product(a, b, out)
     if blas_runs_it_serially(M, a.shape[1], N):     # BLAS keeps it on this thread: nothing to switch
         return np.dot(a, b) if out is None else _product(a, b, out)
     if out is None:

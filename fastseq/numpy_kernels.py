@@ -98,10 +98,28 @@ def _softmax_rows(x, y):
     return m, s
 
 
+_SHARED = {}
+
+
+def shared_vector(kind, n, dtype):
+    """A read-only (n,) array of ``dtype``: ``np.arange(n)`` when ``kind`` is "arange", ones when
+    "ones". Made once per (kind, n, dtype), for the row indices and column sums that every step
+    of a run needs at the same batch size (a small allocation costs as much as a small ufunc)."""
+    key = (kind, n, dtype)
+    vector = _SHARED.get(key)
+    if vector is None:
+        if len(_SHARED) > 256:
+            _SHARED.clear()
+        vector = np.arange(n, dtype=dtype) if kind == "arange" else np.ones(n, dtype=dtype)
+        vector.flags.writeable = False
+        _SHARED[key] = vector
+    return vector
+
+
 def _labelled(t):
     """(rows, labels): the rows of t (R,) with a label >= 0, and those labels."""
-    if t.shape[0] and t.min() >= 0:
-        return np.arange(t.shape[0]), t
+    if t.shape[0] and np.minimum.reduce(t) >= 0:
+        return shared_vector("arange", t.shape[0], np.intp), t
     rows = np.flatnonzero(t >= 0)
     return rows, t[rows]
 
@@ -126,7 +144,11 @@ def softmax_cross_entropy_forward(x, t, eps, y):
     m, s = _softmax_rows(x, y)
     rows, labels = _labelled(t)
     if eps > 0:
-        return -float(np.add.reduce(np.log(y[rows, labels].astype(np.float64, copy=False) + eps)))
+        picked = y[rows, labels]                    # a new array: summed in place below
+        if picked.dtype != np.float64:
+            picked = picked.astype(np.float64)
+        picked += eps
+        return -float(np.add.reduce(np.log(picked, out=picked)))
     picked = x[rows, labels].astype(np.float64, copy=False) - m[rows, 0]
     return float(np.add.reduce(np.log(s[rows, 0].astype(np.float64, copy=False)) - picked))
 
@@ -224,8 +246,11 @@ def gru_step_backward_gates(dh, dhr, gates, h_prev, dA, dh_prev):
 
 
 def sgd_update(param, grad, lr):
-    """param -= lr * grad."""
-    param -= lr * grad
+    """param -= lr * grad (one subtraction when lr is 1, which multiplies exactly)."""
+    if lr == 1:
+        param -= grad
+    else:
+        param -= lr * grad
 
 
 def momentum_update(param, grad, v, lr, momentum):

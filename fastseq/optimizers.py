@@ -37,24 +37,36 @@ def _grad_view(p, g):
     return np.asarray(g, order=order).reshape(-1, order=order)
 
 
-def _checked_grads(where, params, grads):
-    """The gradients, each an array of its parameter's shape and dtype, after checking that every
-    parameter is a writable, C- or F-contiguous float32 or float64 array: all before any
-    parameter is touched, so a bad entry leaves the model as it was."""
+def _checked_grad(where, i, p, g):
+    """grads[i] as an array of params[i]'s shape and dtype, after checking that params[i] is a
+    writable, C- or F-contiguous float32 or float64 array; raises naming the entry otherwise."""
+    if not isinstance(p, np.ndarray) or not is_kernel_float(p.dtype):
+        got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
+        raise TypeError(f"{where}: params[{i}] must be a float32 or float64 array, got {got}")
+    flags = p.flags
+    if not flags.writeable:
+        raise ValueError(f"{where}: params[{i}] is read-only and cannot be updated in place")
+    if not (flags.c_contiguous or flags.f_contiguous):
+        raise ValueError(f"{where}: params[{i}] (shape {p.shape}) must be C- or F-contiguous "
+                         "to be updated in place")
+    return _grad(i, g, p)
+
+
+def _checked_grads(optimizer, params, grads):
+    """The gradients, each an array of its parameter's shape and dtype, after ``_checked_grad``'s
+    checks of every entry: all before any parameter is touched, so a bad entry leaves the model
+    as it was. The usual entry (two ndarrays that already match) passes one line of tests."""
     if len(params) != len(grads):
-        raise ValueError(f"{where}: {len(params)} params but {len(grads)} grads")
-    checked = []
-    for i, (p, g) in enumerate(zip(params, grads)):
-        if not isinstance(p, np.ndarray) or not is_kernel_float(p.dtype):
-            got = p.dtype if isinstance(p, np.ndarray) else type(p).__name__
-            raise TypeError(f"{where}: params[{i}] must be a float32 or float64 array, got {got}")
-        flags = p.flags
-        if not flags.writeable:
-            raise ValueError(f"{where}: params[{i}] is read-only and cannot be updated in place")
-        if not (flags.c_contiguous or flags.f_contiguous):
-            raise ValueError(f"{where}: params[{i}] (shape {p.shape}) must be C- or F-contiguous "
-                             "to be updated in place")
-        checked.append(_grad(i, g, p))
+        raise ValueError(f"{type(optimizer).__name__}.update: {len(params)} params but {len(grads)} grads")
+    checked = list(grads)
+    for i, p in enumerate(params):
+        g = checked[i]
+        if (type(p) is np.ndarray and type(g) is np.ndarray and g.shape == p.shape and g.dtype == p.dtype
+                and p.dtype.char in "fd" and p.dtype.isnative):
+            flags = p.flags
+            if flags.writeable and (flags.c_contiguous or flags.f_contiguous):
+                continue
+        checked[i] = _checked_grad(f"{type(optimizer).__name__}.update", i, p, g)
     return checked
 
 
@@ -66,22 +78,22 @@ class _Optimizer:
 
     def update(self, params, grads):
         """Update every ``params[i]`` in place from ``grads[i]``."""
-        where = f"{type(self).__name__}.update"
-        grads = _checked_grads(where, params, grads)
-        if self.state_names and getattr(self, self.state_names[0]) is None:
-            for name in self.state_names:
-                setattr(self, name, [np.zeros_like(p) for p in params])
-        self._check_state(where, params)
+        grads = _checked_grads(self, params, grads)
+        if self.state_names:
+            if getattr(self, self.state_names[0]) is None:
+                for name in self.state_names:
+                    setattr(self, name, [np.zeros_like(p) for p in params])
+            self._check_state(f"{type(self).__name__}.update", params)
         self._begin_step()
         scalars = self._scalars()
         slots = list(zip(*(getattr(self, name) for name in self.state_names))) or [()] * len(params)
         small_update = getattr(numpy_kernels, self._kernel)
         typed = {}                      # the scalars in each parameter dtype
-        for i, (p, g, state) in enumerate(zip(params, grads, slots)):
+        for p, g, state in zip(params, grads, slots):
             scalars_p = typed.get(p.dtype)
             if scalars_p is None:
                 scalars_p = typed[p.dtype] = [p.dtype.type(s) for s in scalars]
-            if numpy_kernels.small(p.size):     # see fastseq.numpy_kernels: no numba for tiny models
+            if p.size < numpy_kernels.MAX_SIZE:     # see fastseq.numpy_kernels: no numba for tiny models
                 small_update(p, g, *state, *scalars_p)
             else:
                 getattr(kernels.optim, self._kernel)(flat_view(p), _grad_view(p, g), *map(flat_view, state),
@@ -98,6 +110,8 @@ class _Optimizer:
                 raise ValueError(f"{where}: the optimizer's state {name!r} has {n} slots for {len(params)} params "
                                  "(state made for another model: use one optimizer per model)")
             for i, (a, p) in enumerate(zip(slots, params)):
+                if type(a) is np.ndarray and a.shape == p.shape and a.dtype == p.dtype and a.flags.c_contiguous:
+                    continue                # the usual slot, checked in one line
                 if (not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype
                         or flat_view(a) is None):
                     got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__

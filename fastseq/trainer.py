@@ -6,30 +6,37 @@ turns it off; it is off by itself when stderr is not a terminal), a non-finite l
 training with ``FloatingPointError`` before the optimizer touches the weights, and ``plot``
 writes a PNG instead of opening a window.
 """
+import math
 import os
 import sys
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from fastseq._lang import phrase
-from fastseq.runs import save_curve
+from fastseq._progress import progress_bar, write
 from fastseq.util import clip_grads, remove_duplicate
 
 
 def train_step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters, max_loss=np.inf):
     """The book's training step: forward, backward, fold shared weights, clip, update; returns
     the loss. A loss that is not finite, or above ``max_loss``, raises FloatingPointError before
-    the weights are touched."""
+    the weights are touched. NumPy's overflow warnings are silenced through the step: a run that
+    diverges is stopped by that check instead."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters, max_loss)
+
+
+def _step(model, optimizer, batch_x, batch_t, max_grad, epoch, iters, max_loss=np.inf):
+    """``train_step`` without its ``np.errstate``, for loops that enter it once: entering it
+    around every step cost 2.6 µs a step here, against 41 µs for a whole chapter-3 step."""
     try:
-        with np.errstate(over="ignore", invalid="ignore"):     # divergence is checked below
-            loss = model.forward(batch_x, batch_t)
+        loss = model.forward(batch_x, batch_t)
     except (FloatingPointError, ValueError) as exc:             # a NaN/inf reached a layer's check
         if not isinstance(exc, FloatingPointError) and all(np.isfinite(p).all() for p in model.params):
             raise
         loss = float("nan")
-    if not (np.isfinite(loss) and loss <= max_loss):
+    if not (math.isfinite(loss) and loss <= max_loss):
         bound = "" if np.isnan(loss) or np.isinf(loss) else f", above {max_loss:g}"
         raise FloatingPointError(
             f"training diverged: loss is {loss:g}{bound} at epoch {epoch} iter {iters}; the weights were "
@@ -55,6 +62,7 @@ def truncated_bptt_batch(x, t, batch_size, time_size, time_idx):
 def _save_curve(values, eval_interval, ylabel, ylim, path):
     """Write ``values`` against iterations as a PNG at ``path`` and say so; None without
     matplotlib. ``ylabel`` is a phrase key ("loss" or "perplexity")."""
+    from fastseq.runs import save_curve      # here: run folders' imports cost more than a short script's loop
     written = save_curve(path, {"train": (np.arange(len(values)), values)}, phrase("iterations") % eval_interval,
                          phrase(ylabel), ylim=ylim,
                          fallback_labels=(phrase("iterations", "en") % eval_interval, phrase(ylabel, "en")))
@@ -74,26 +82,25 @@ def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval
     model, optimizer = trainer.model, trainer.optimizer
     total_loss, loss_count = 0.0, 0
     start_time = time.time()
-    bar = tqdm(total=max_epoch * max_iters, unit="it",
-               disable=None if progress is None else not progress)
+    bar = progress_bar(total=max_epoch * max_iters, unit="it", progress=progress)
     try:
-        for _ in range(max_epoch):
-            for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
-                loss = train_step(model, optimizer, batch_x, batch_t, max_grad, trainer.current_epoch + 1, iters + 1)
-                total_loss += loss
-                loss_count += 1
-                bar.update(1)
-                if eval_interval is not None and iters % eval_interval == 0:
-                    value = total_loss / loss_count
-                    if metric == "perplexity":
-                        value = np.exp(value)
-                    bar.set_postfix({metric: f"{value:.2f}"})
-                    tqdm.write(phrase("progress")
-                               % (trainer.current_epoch + 1, iters + 1, max_iters,
-                                  time.time() - start_time, phrase(metric), value), file=sys.stdout)
-                    record.append(float(value))
-                    total_loss, loss_count = 0.0, 0
-            trainer.current_epoch += 1
+        with np.errstate(over="ignore", invalid="ignore"):     # divergence is checked in _step
+            for _ in range(max_epoch):
+                for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
+                    loss = _step(model, optimizer, batch_x, batch_t, max_grad, trainer.current_epoch + 1, iters + 1)
+                    total_loss += loss
+                    loss_count += 1
+                    bar.update(1)
+                    if eval_interval is not None and iters % eval_interval == 0:
+                        value = total_loss / loss_count
+                        if metric == "perplexity":
+                            value = np.exp(value)
+                        bar.set_postfix({metric: f"{value:.2f}"})
+                        write(phrase("progress") % (trainer.current_epoch + 1, iters + 1, max_iters,
+                                                    time.time() - start_time, phrase(metric), value))
+                        record.append(float(value))
+                        total_loss, loss_count = 0.0, 0
+                trainer.current_epoch += 1
     finally:
         bar.close()
 

@@ -10,10 +10,10 @@ import os
 import sys
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from fastseq import kernels
 from fastseq._lang import phrase
+from fastseq._progress import progress_bar
 from fastseq._validate import flat_view
 
 
@@ -174,6 +174,7 @@ def remove_duplicate(params, grads):
     params, grads = list(params), list(grads)
     keep_p, keep_g = [], []
     for p, g in zip(params, grads):
+        transposed_shape = p.shape[::-1] if p.ndim == 2 else None     # only a 2-D entry can be a transpose
         for k, q in enumerate(keep_p):
             if p is q:
                 if _is_zero_view(keep_g[k]):
@@ -181,7 +182,7 @@ def remove_duplicate(params, grads):
                 elif not _is_zero_view(g):
                     keep_g[k] += g
                 break
-            if same_memory_transposed(q, p):
+            if transposed_shape is not None and q.shape == transposed_shape and same_memory_transposed(q, p):
                 if not _is_zero_view(g):
                     keep_g[k] += g.T
                 break
@@ -205,8 +206,7 @@ def eval_perplexity(model, corpus, batch_size=10, time_size=35):
     starts = np.arange(batch_size)[:, None] * jump + np.arange(time_size)[None, :]
     total_loss = 0.0
     print(phrase("evaluating_perplexity"))
-    for iters in tqdm(range(max_iters), desc="perplexity", unit="batch", leave=False,
-                      disable=None, file=sys.stderr):
+    for iters in progress_bar(range(max_iters), desc="perplexity", unit="batch", leave=False, file=sys.stderr):
         pos = starts + iters * time_size
         xs = corpus[pos % corpus_size].astype(np.int32)
         ts = corpus[(pos + 1) % corpus_size].astype(np.int32)

@@ -222,3 +222,19 @@ def test_dropout_in_book_draw_mode_uses_the_books_mask(rng):
         set_draws(previous)
     np.random.seed(4)
     np.testing.assert_array_equal(y, x * (np.random.rand(6, 7) > 0.4))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_with_loss_keeps_the_shape_of_one_sample_and_of_strided_rows(rng, dtype):
+    """A 1-D x is one sample, and its gradient is 1-D; rows given as a strided view are copied
+    into contiguous rows, with the same results as the contiguous copy."""
+    x = rng.standard_normal((6, 10)).astype(dtype)
+    one, row = F.SoftmaxWithLoss(), F.SoftmaxWithLoss()
+    assert one.forward(x[0], np.array(3)) == row.forward(x[:1], np.array([3]))
+    assert_close(one.forward(x[0], np.array(3)), R.SoftmaxWithLoss().forward(x[0], np.array(3)), dtype)
+    assert one.backward().shape == (10,)
+    np.testing.assert_array_equal(one.backward(), row.backward()[0])
+    strided, dense = F.SoftmaxWithLoss(), F.SoftmaxWithLoss()
+    t = np.eye(5, dtype=np.int64)[[0, 4, 2, 1, 3, 3]]
+    assert strided.forward(x[:, ::2], t) == dense.forward(np.ascontiguousarray(x[:, ::2]), t)
+    np.testing.assert_array_equal(strided.backward(), dense.backward())

@@ -213,3 +213,15 @@ def test_gru_steps(rng, dtype):
     dA, dh_prev = k[2], k[3]
     (_, k), (_, n) = _both("recurrent", "gru_step_backward_gates", dh, dhr, gates, h_prev, dA, dh_prev)
     _assert_all_close(k, n, dtype)
+
+
+def test_shared_vectors_are_read_only_and_made_once():
+    """The cached row indices and ones vectors: right values and dtype, one array per key, and
+    read-only, so no caller can change what the next call is given."""
+    rows = numpy_kernels.shared_vector("arange", 5, np.intp)
+    ones = numpy_kernels.shared_vector("ones", 4, np.dtype(np.float32))
+    np.testing.assert_array_equal(rows, np.arange(5))
+    assert ones.dtype == np.float32 and ones.tolist() == [1.0] * 4
+    assert numpy_kernels.shared_vector("arange", 5, np.intp) is rows
+    with pytest.raises(ValueError):
+        ones[0] = 2

@@ -166,3 +166,34 @@ def test_progress_lines_in_korean(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| 에폭 1 |  반복 1 / 2 | 시간 ") and lines[0].endswith("| 손실 0.00")
     assert lines[1].startswith("| 에폭 1 |  반복 1 / 10 | 시간 ") and lines[1].endswith("| 퍼플렉서티 1.00")
+
+
+def test_a_bar_that_is_not_drawn_never_imports_tqdm(tmp_path):
+    """tqdm's import (20-50 ms, as long as a chapter-1 training loop) is paid only for a bar that
+    is drawn: not when stderr is not a terminal, as here, and again when progress=True forces it.
+    The printed lines are the same either way."""
+    script = (
+        "import sys, numpy as np\n"
+        "from fastseq.datasets import spiral\n"
+        "from fastseq.optimizers import SGD\n"
+        "from fastseq.trainer import Trainer\n"
+        "import fastseq.layers as L\n"
+        "from test_trainer import TwoLayerNet\n"
+        "x, t = spiral.load_data()\n"
+        "Trainer(TwoLayerNet(L, 2, 10, 3), SGD(1.0)).fit(x, t, max_epoch=1, batch_size=30, eval_interval=5)\n"
+        "print('tqdm' in sys.modules)\n"
+        "Trainer(TwoLayerNet(L, 2, 10, 3), SGD(1.0)).fit(x, t, max_epoch=1, batch_size=30, eval_interval=5,\n"
+        "                                                progress=True)\n"
+        "print('tqdm' in sys.modules)\n")
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(__file__)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[2] == "False" and lines[5] == "True"
+    assert [line[:27] for line in lines[:2]] == [line[:27] for line in lines[3:5]]
+    assert lines[0].startswith("| epoch 1 |  iter 1 / 10 |")
+    assert "it/s" in done.stderr or "it]" in done.stderr      # the forced bar was drawn

@@ -10,8 +10,6 @@ import hashlib
 import os
 from pathlib import Path
 
-from fastseq.runs import atomic_write
-
 ENV = "FASTSEQ_DATA"
 
 
@@ -53,6 +51,7 @@ def candidate_dirs(folder):
 
 def _download(url, dest, sha256):
     import urllib.request        # here: its import costs more than a run that finds its files
+    from fastseq.runs import atomic_write
     dest.parent.mkdir(parents=True, exist_ok=True)
 
     def write(out):

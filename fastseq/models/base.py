@@ -9,11 +9,8 @@ model's parameter of the same position before any is copied in.
 import io
 import os
 import pickle
-import zipfile
 
 import numpy as np
-
-from fastseq.runs import savez
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -31,6 +28,7 @@ def _read(path):
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"PK":
+        import zipfile          # here and in save_params: a script that only builds models never pays for them
         try:
             with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 count = sum(1 for name in data.files if name[:1] == "p" and name[1:].isdigit())
@@ -55,6 +53,7 @@ class BaseModel:
 
     def save_params(self, file_name=None):
         """Write params to ``file_name`` (default ``<ClassName>.npz``) atomically."""
+        from fastseq.runs import savez
         path = self._default_path(file_name, ".npz")
         savez(path, self.param_arrays(), finite=False)
         return path
