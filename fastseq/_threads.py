@@ -43,9 +43,9 @@ _ENV = "FASTSEQ_NUM_THREADS"
 
 
 def _numba():
-    """The numba module, imported on first call."""
-    import numba
-    return numba
+    """The numba module, imported on first call (``fastseq._numba_start``)."""
+    from fastseq._numba_start import start
+    return start()
 
 
 def _check_count(n):

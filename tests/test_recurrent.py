@@ -33,8 +33,9 @@ def _close(a, b, dtype):
 
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("N,T", [(3, 5), (1, 1), (2, 1)])
+@pytest.mark.parametrize("N,T", [(3, 5), (1, 1), (2, 1), (16, 5)])
 def test_time_layer_matches_reference_over_stateful_calls(rng, cell, dtype, N, T, step_engine):
+    """(16, 5) runs the backward loop's products from a contiguous copy of Wh.T (``_step_operand``)."""
     D, H = 4, 6
     params = _params(rng, cell, D, H, dtype)
     fast, ref = getattr(F, "Time" + cell)(*params, stateful=True), getattr(R, "Time" + cell)(*params, stateful=True)
