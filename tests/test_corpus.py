@@ -61,7 +61,7 @@ def test_equals_the_python_twin(tmp_path_factory, split, texts, options, chunk):
     """Chunk by chunk on one thread; with every chunk of 2 bytes or more scanned as two halves at
     once, the second merged into the first (SPLIT_MIN_BYTES = 1); and so with the word tables
     starting at one entry and one byte, so that the scan and the merge stop for room mid-chunk,
-    in the middle of a batch and at <eos> words longer than their line ends."""
+    in the middle of a block and at <eos> words longer than their line ends."""
     import fastseq
     from fastseq import corpus
 
@@ -91,6 +91,39 @@ def _check_against_twin(tmp_path_factory, texts, options, chunk):
             read_corpus(paths, cache=False, progress=False, chunk_bytes=chunk, **options)
         return
     _same(read_corpus(paths, cache=False, progress=False, chunk_bytes=chunk, **options), twin)
+
+
+LONG_WORDS = st.lists(st.lists(st.sampled_from(list("abcXYZ.") + ["한", "É", "İ", "\xa0", "\u3000", "\u2028"]),
+                               min_size=1, max_size=40).map("".join), min_size=1, max_size=30).map(" ".join)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(text=LONG_WORDS, options=OPTIONS, chunk=st.integers(9, 400))
+def test_words_found_eight_bytes_at_a_time_equal_the_twin(tmp_path_factory, text, options, chunk):
+    """Words of up to 40 characters (longer than the 16 bytes a table slot holds, and than the
+    8 the scan tests at a time), with '.', multi-byte letters and Unicode white space inside,
+    in chunks of 9 bytes or more, so that the scan takes its eight-bytes-at-a-time path."""
+    _check_against_twin(tmp_path_factory, [text, text.upper() + "\n" + text], options, chunk)
+
+
+def test_a_words_hash_depends_on_its_bytes_only():
+    """The hash and head of a word are the same whether 8-byte loads can run past its end (into
+    the next words' bytes, masked off) or the array ends with it (read byte by byte): the scan
+    and the merge of two tables find the same word in both situations."""
+    from numba import njit
+
+    from fastseq.kernels import tokenize as T
+
+    hashed = njit(lambda key, start, end: T._hash_and_head(key, start, end))
+    for length in range(0, 41):
+        word = bytes((97 + (7 * k) % 26) for k in range(length))
+        alone = hashed(np.frombuffer(word, np.uint8), 0, length)
+        for before, after in ((b"", b"x" * 30), (b"  ", b" zz"), (b"q" * 9, b"")):
+            key = np.frombuffer(before + word + after, np.uint8)
+            assert hashed(key, len(before), len(before) + length) == alone, (length, before, after)
+        head = word[:16].ljust(16, b"\0")
+        assert alone[1:] == tuple(int.from_bytes(head[k:k + 8], "little", signed=True) for k in (0, 8))
+    assert len({hashed(np.frombuffer(w, np.uint8), 0, len(w))[0] for w in (b"ab", b"ba", b"ab\0", b"a", b"")}) == 5
 
 
 def test_compressed_files_and_folders(tmp_path):

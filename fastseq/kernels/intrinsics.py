@@ -1,6 +1,7 @@
-"""Two LLVM operations numba does not expose to kernels: a software prefetch (for loops that know
-their next memory reads before they need them) and an atomic fetch-and-add (for threads that
-share out work through a ticket)."""
+"""LLVM operations numba does not expose to kernels: a software prefetch (for loops that know
+their next memory reads before they need them), an atomic fetch-and-add (for threads that
+share out work through a ticket), and for byte scanning eight bytes at a time, an unaligned
+8-byte load and a count of trailing zero bits."""
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -49,3 +50,34 @@ def fetch_add(typingctx, counter, index, value):
         add = context.cast(builder, args[2], signature.args[2], types.int64)
         return builder.atomic_rmw("add", ptr, add, "seq_cst")
     return types.int64(counter, index, value), codegen
+
+
+@intrinsic
+def load_u64(typingctx, data, index):
+    """The 8 bytes ``data[index:index + 8]`` of a C-contiguous 1-D uint8 array as one uint64 in
+    the machine's byte order (little-endian on x86-64 and AArch64), by one unaligned load. The
+    caller guarantees ``index + 8 <= len(data)``: nothing is checked."""
+    if not (isinstance(data, types.Array) and data.ndim == 1 and data.dtype == types.uint8
+            and data.layout == "C" and isinstance(index, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], signature.args[1], types.intp)
+        word = builder.bitcast(builder.gep(arr.data, [idx]), ir.IntType(64).as_pointer())
+        return builder.load(word, align=1)
+    return types.uint64(data, index), codegen
+
+
+@intrinsic
+def trailing_zeros(typingctx, x):
+    """The number of trailing zero bits of a nonzero uint64 (undefined for 0)."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]),
+                                            "llvm.cttz.i64")
+        return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
+    return types.uint64(x), codegen
