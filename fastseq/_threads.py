@@ -163,21 +163,29 @@ def blas_runs_it_serially(rows, inner, cols):
 
 
 class _SerialBlas:
-    """Context manager: every loaded BLAS library on one thread inside, restored after."""
+    """Context manager: every loaded BLAS library on one thread inside, restored after. Entered
+    again inside itself (a product inside a training loop that holds it), it costs a list
+    append: the libraries are already on one thread, unless one was loaded since."""
 
     def __init__(self):
         self._saved = []
 
     def __enter__(self):
+        if self._saved and self._saved[0][2] == len(sys.modules):
+            self._saved.append(None)
+            return
         switches = _current_blas_switches()[0]
         saved = [get() for get, _ in switches]
-        self._saved.append((switches, saved))
+        self._saved.append((switches, saved, len(sys.modules)))
         for (_, put), n in zip(switches, saved):
             if n != 1:
                 put(1)
 
     def __exit__(self, *exc):
-        switches, saved = self._saved.pop()
+        entry = self._saved.pop()
+        if entry is None:
+            return
+        switches, saved, _ = entry
         for (_, put), n in zip(switches, saved):
             if n != 1:
                 put(n)

@@ -15,6 +15,7 @@ import numpy as np
 
 from fastseq._lang import phrase
 from fastseq._progress import progress_bar, write
+from fastseq._threads import one_blas_thread
 from fastseq.util import clip_grads, remove_duplicate
 
 
@@ -84,7 +85,10 @@ def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval
     start_time = time.time()
     bar = progress_bar(total=max_epoch * max_iters, unit="it", progress=progress)
     try:
-        with np.errstate(over="ignore", invalid="ignore"):     # divergence is checked in _step
+        with np.errstate(over="ignore", invalid="ignore"), one_blas_thread:
+            # divergence is checked in _step; BLAS stays on one thread for the whole loop (its
+            # products are split by fastseq._threads.matmul), instead of being switched around
+            # each product
             for _ in range(max_epoch):
                 for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
                     loss = _step(model, optimizer, batch_x, batch_t, max_grad, trainer.current_epoch + 1, iters + 1)

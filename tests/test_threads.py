@@ -128,6 +128,29 @@ def test_one_blas_thread_covers_blas_libraries_loaded_after_its_first_use(monkey
     assert len(_threads._blas_switches[0][0]) == len(_blas_threads())
 
 
+def test_one_blas_thread_nested_keeps_one_thread_until_the_outer_block_ends(monkeypatch):
+    """A product inside a training loop that holds ``one_blas_thread`` enters it again: BLAS stays
+    on one thread, the inner exit changes nothing, the outer one restores the setting; a BLAS
+    library loaded inside the outer block is switched by the next inner one."""
+    import sys
+
+    from fastseq import _threads
+
+    with fastseq.threads(2):
+        with _threads.one_blas_thread:
+            calls = []
+            monkeypatch.setattr(_threads, "_current_blas_switches", lambda: calls.append(1) or [[], True])
+            with _threads.one_blas_thread:
+                assert set(_blas_threads()) == {1}
+            assert set(_blas_threads()) == {1} and calls == []          # nested: nothing looked up or switched
+            monkeypatch.setitem(sys.modules, "a_module_loaded_inside", object())
+            with _threads.one_blas_thread:
+                pass
+            assert calls == [1]                                      # one more module: looked again
+            monkeypatch.undo()
+        assert set(_blas_threads()) == {2}
+
+
 def test_split_products_equal_numpy_for_views_and_any_thread_count(monkeypatch):
     import numpy as np
     from fastseq import _threads
