@@ -163,32 +163,35 @@ def blas_runs_it_serially(rows, inner, cols):
 
 
 class _SerialBlas:
-    """Context manager: every loaded BLAS library on one thread inside, restored after. Entered
-    again inside itself (a product inside a training loop that holds it), it costs a list
-    append: the libraries are already on one thread, unless one was loaded since."""
+    """Context manager: every loaded BLAS library on one thread inside, restored when the
+    outermost block ends. Entered again inside itself (a product inside a training loop that
+    holds it), it only counts the depth, unless a module was imported since the libraries were
+    last seen on one thread: a BLAS loaded since (SciPy's) is then switched too, and restored
+    with the others when the outermost block ends."""
 
     def __init__(self):
-        self._saved = []
+        self._depth = 0
+        self._restore = []          # (put, threads) for the outermost block's end
+        self._checked_at = -1       # len(sys.modules) when every BLAS was last seen on one thread
 
     def __enter__(self):
-        if self._saved and self._saved[0][2] == len(sys.modules):
-            self._saved.append(None)
+        self._depth += 1
+        if self._checked_at == len(sys.modules):
             return
-        switches = _current_blas_switches()[0]
-        saved = [get() for get, _ in switches]
-        self._saved.append((switches, saved, len(sys.modules)))
-        for (_, put), n in zip(switches, saved):
+        for get, put in _current_blas_switches()[0]:
+            n = get()
             if n != 1:
                 put(1)
+                self._restore.append((put, n))
+        self._checked_at = len(sys.modules)
 
     def __exit__(self, *exc):
-        entry = self._saved.pop()
-        if entry is None:
-            return
-        switches, saved, _ = entry
-        for (_, put), n in zip(switches, saved):
-            if n != 1:
+        self._depth -= 1
+        if self._depth == 0:
+            for put, n in reversed(self._restore):
                 put(n)
+            self._restore.clear()
+            self._checked_at = -1
 
 
 one_blas_thread = _SerialBlas()

@@ -147,6 +147,9 @@ def test_one_blas_thread_nested_keeps_one_thread_until_the_outer_block_ends(monk
             with _threads.one_blas_thread:
                 pass
             assert calls == [1]                                      # one more module: looked again
+            with _threads.one_blas_thread:
+                pass
+            assert calls == [1]                                      # and then no more
             monkeypatch.undo()
         assert set(_blas_threads()) == {2}
 
