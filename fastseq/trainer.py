@@ -85,10 +85,9 @@ def _train(trainer, max_epoch, max_iters, epoch_batches, max_grad, eval_interval
     start_time = time.time()
     bar = progress_bar(total=max_epoch * max_iters, unit="it", progress=progress)
     try:
+        # Divergence is checked in _step. BLAS stays on one thread for the whole loop (its products
+        # are split by fastseq._threads.matmul) instead of being switched around each product.
         with np.errstate(over="ignore", invalid="ignore"), one_blas_thread:
-            # divergence is checked in _step; BLAS stays on one thread for the whole loop (its
-            # products are split by fastseq._threads.matmul), instead of being switched around
-            # each product
             for _ in range(max_epoch):
                 for iters, (batch_x, batch_t) in enumerate(epoch_batches()):
                     loss = _step(model, optimizer, batch_x, batch_t, max_grad, trainer.current_epoch + 1, iters + 1)

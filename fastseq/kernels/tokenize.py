@@ -328,6 +328,8 @@ def merge_entries(side, table, mapping, first):
             hashes[e - e0, 0], hashes[e - e0, 1], hashes[e - e0, 2] = h, head0, head1
         if not _room(table, starts[e1] - starts[e0], e1 - e0):
             return e0
+        # a side entry is never <eos>'s placeholder (a negative bound), so the arena also stands
+        # in for the eos word, which is never read
         _look_up_block(arena, arena, (bounds, hashes, e1 - e0), table, mapping, e0)
     return state[0]
 
