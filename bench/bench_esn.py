@@ -1,10 +1,13 @@
 """Echo state network: reservoir states (one sequence, T=1000) and the ridge readout's fit,
 fast vs the pure NumPy/SciPy twin, and reservoirpy (0.4) with the same matrices when installed.
+For the states, ``fast`` is the team of threads that splits each step's units (on numba's
+threads) and ``one-thread`` the same layer inside ``fastseq.threads(1)``.
 The issue's full sizes (T = 10,000; H up to 10,000) run in ``bench/esn_reservoirpy.py``."""
 import numpy as np
 import pytest
 
 import _reservoirpy as rp
+import fastseq
 from fastseq.layers.reservoir import Ridge, TimeReservoir
 from fastseq.reference import reservoir as ref
 
@@ -21,11 +24,15 @@ def _xs():
 
 
 @pytest.mark.parametrize("H,c", CASES)
-@pytest.mark.parametrize("impl", ["fast", "reference", "reservoirpy"])
+@pytest.mark.parametrize("impl", ["fast", "one-thread", "reference", "reservoirpy"])
 def test_reservoir_states(benchmark, paired, impl, H, c):
     layer, xs = _layer(H, c), _xs()
     if impl == "fast":
         fn = lambda: layer.forward(xs)      # noqa: E731
+    elif impl == "one-thread":
+        def fn():
+            with fastseq.threads(1):
+                return layer.forward(xs)
     elif impl == "reference":
         fn = lambda: ref.reservoir_states(layer.W, layer.Win, layer.bias, layer.leak, xs)      # noqa: E731
     else:

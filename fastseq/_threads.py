@@ -320,8 +320,9 @@ def matmul(a, b, out=None):
     return out
 
 
-# How often machine_busy looks again (seconds), and its last answer.
+# How often others_hold_the_cores looks again (seconds), and its last answer.
 _LOOK_EVERY = 0.5
+_LOOKS = 3
 _last_look = [-1.0, False]
 # Opt-in: with FASTSEQ_ONE_THREAD_WHEN_BUSY=1, calls take one thread while the machine is busy.
 # Off by default, because a result then depends on the machine's load (one BLAS thread or two
@@ -343,24 +344,35 @@ def _own_running_threads():
 
 
 def machine_busy():
-    """With ``FASTSEQ_ONE_THREAD_WHEN_BUSY=1`` in the environment: True when other processes'
-    threads are running on all the cores but one (Linux: the system's ``procs_running`` less
-    this process's running threads, read at most every half second), where a second thread
-    would wait for a core and one thread is faster. False otherwise, and where it cannot be
-    read."""
-    if os.environ.get(_WHEN_BUSY_ENV) != "1":
-        return False
+    """With ``FASTSEQ_ONE_THREAD_WHEN_BUSY=1`` in the environment: ``others_hold_the_cores()``,
+    where a second thread would wait for a core and one thread is faster. False otherwise."""
+    return os.environ.get(_WHEN_BUSY_ENV) == "1" and others_hold_the_cores()
+
+
+def others_hold_the_cores():
+    """True when other processes' threads are running on all the cores but one (Linux: the
+    system's ``procs_running`` less this process's running threads, looked at most every half
+    second, and busy only when ``_LOOKS`` reads 0.5 ms apart all say so: one read caught a
+    passing system thread about once in a hundred on an idle machine). False otherwise, and
+    where it cannot be read. Kernels whose threads wait on each other within a call
+    (``kernels.reservoir.reservoir_run_team``) ask it whatever the environment says: their
+    results do not depend on the answer."""
     now = time.monotonic()
     if now - _last_look[0] < _LOOK_EVERY:
         return _last_look[1]
     busy = False
     try:
-        with open("/proc/stat", "rb") as f:
-            running = next(int(line.split()[1]) for line in f if line.startswith(b"procs_running"))
-        busy = running - _own_running_threads() >= available_cores() - 1 > 0
+        for look in range(_LOOKS):
+            if look:
+                time.sleep(0.0005)
+            with open("/proc/stat", "rb") as f:
+                running = next(int(line.split()[1]) for line in f if line.startswith(b"procs_running"))
+            busy = running - _own_running_threads() >= available_cores() - 1 > 0
+            if not busy:
+                break
     except (OSError, ValueError, StopIteration):
-        pass
-    _last_look[0], _last_look[1] = now, busy
+        busy = False
+    _last_look[0], _last_look[1] = time.monotonic(), busy
     return busy
 
 

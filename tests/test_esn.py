@@ -31,11 +31,19 @@ def test_states_equal_the_twin_and_carry_across_calls(dtype, tol, N):
 
 
 @pytest.mark.parametrize("N", [1, 3])
-def test_states_computed_block_by_block_equal_the_twin(monkeypatch, N):
-    monkeypatch.setattr(rl, "_DRIVE_BYTES", 7 * N * 90 * 8)      # 40 steps: five blocks of 7 and one of 5
-    layer = rl.TimeReservoir(2, 90, connectivity=0.2, spectral_radius=0.9, leak=0.6, bias_scaling=0.3, seed=5)
+def test_noisy_states_computed_block_by_block_equal_the_twin(monkeypatch, N):
+    monkeypatch.setattr(rl, "_NOISE_BYTES", 7 * N * 90 * 8)      # 40 steps: five blocks of 7 and one of 5
+    layer = rl.TimeReservoir(2, 90, connectivity=0.2, spectral_radius=0.9, leak=0.6, bias_scaling=0.3, noise=0.05,
+                             seed=5)
     xs = _inputs(N, 40, 2, seed=1)
-    want = ref.reservoir_states(layer.W, layer.Win, layer.bias, layer.leak, xs)
+    draws = np.random.default_rng([5, 2])                        # the layer's noise stream, block by block
+    noise = np.concatenate([0.05 * draws.standard_normal((N, min(7, 40 - f), 90)) for f in range(0, 40, 7)], axis=1)
+    h, want = np.zeros((N, 90)), np.empty((N, 40, 90))
+    for t in range(40):
+        for n in range(N):
+            want[n, t] = ref.reservoir_states(layer.W, layer.Win, layer.bias + noise[n, t], layer.leak,
+                                              xs[n:n + 1, t:t + 1], h0=h[n:n + 1])[0, 0]
+        h = want[:, t]
     np.testing.assert_allclose(layer.forward(xs), want, atol=1e-12, rtol=0)
 
 
@@ -51,7 +59,11 @@ def test_noise_follows_its_seed():
 def test_states_do_not_depend_on_the_thread_count(monkeypatch, N):
     from fastseq.kernels import threads
 
+    from fastseq.kernels import reservoir as kernel
+
     monkeypatch.setattr(threads, "PARALLEL_MIN_WORK", 0)      # the parallel build even when small
+    monkeypatch.setattr(kernel, "TEAM_MIN_STEP", 0)           # and the team of threads for one sequence
+    monkeypatch.setattr(kernel, "others_hold_the_cores", lambda: False)
     layer = rl.TimeReservoir(3, 300, connectivity=0.05, spectral_radius=1.1, leak=0.5, seed=1,
                              dtype=np.float32, stateful=False)
     xs = _inputs(N, 30, 3, dtype=np.float32)
@@ -60,6 +72,51 @@ def test_states_do_not_depend_on_the_thread_count(monkeypatch, N):
         with fastseq.threads(n):
             results.append(layer.forward(xs))
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 3, 5])
+@pytest.mark.parametrize("N", [1, 2])
+def test_the_team_kernel_equals_one_thread_whoever_runs_the_blocks(blocks, N):
+    """More blocks than threads: the blocks of team members that never run are taken over."""
+    from fastseq.kernels import reservoir as kernel
+
+    layer = rl.TimeReservoir(2, 210, connectivity=0.1, spectral_radius=1.2, leak=0.4, bias_scaling=0.2, seed=3)
+    xs = _inputs(N, 50, 2, seed=4)
+    inputs = (xs[:, 10:], layer.Win, layer.bias, np.empty((N, 0, 210)))
+    start = np.random.default_rng(5).uniform(-0.5, 0.5, (N, 210))
+    want_state, want = start.copy(), np.full((N, 60, 210), np.nan)
+    kernel.reservoir_run.serial(layer.csr, inputs, 0.4, want_state, want, 20)
+    cuts = kernel.unit_cuts(layer.csr[0], blocks)
+    assert cuts[0] == 0 and cuts[-1] == 210 and np.all(np.diff(cuts) > 0)
+    for threads_ in (1, 2):
+        state, out = start.copy(), np.full((N, 60, 210), np.nan)
+        with fastseq.threads(threads_):
+            kernel.reservoir_run_team(layer.csr, inputs, 0.4, state, out, 20, cuts)
+        np.testing.assert_array_equal(out, want)          # steps 20..59 written, the rest untouched
+        np.testing.assert_array_equal(state, want_state)
+    np.testing.assert_allclose(want[:, 20:], ref.reservoir_states(layer.W, layer.Win, layer.bias, 0.4, xs[:, 10:],
+                                                                  h0=start), atol=1e-12, rtol=0)
+
+
+def test_unit_cuts_share_the_connections_evenly():
+    from fastseq.kernels import reservoir as kernel
+
+    indptr = np.concatenate([[0], np.cumsum([90] * 10 + [1] * 90)]).astype(np.uint64)   # 10 heavy units first
+    cuts = kernel.unit_cuts(indptr, 2)
+    work = (indptr.astype(np.int64) + np.arange(101))[cuts]
+    assert cuts[0] == 0 and cuts[-1] == 100
+    assert abs((work[1] - work[0]) - (work[2] - work[1])) <= 92          # within one unit's work
+
+
+def test_map_pages_writes_one_zero_a_page_and_nothing_else():
+    from fastseq.kernels import reservoir as kernel
+
+    for dtype, per_page in ((np.float64, 512), (np.float32, 1024)):
+        flat = np.full(5000, 7, dtype=dtype)
+        kernel.map_pages(flat)
+        zeros = np.flatnonzero(flat == 0)
+        np.testing.assert_array_equal(zeros, np.arange(0, 5000, per_page))
+        assert np.all(np.delete(flat, zeros) == 7)
 
 
 def test_the_kernels_tanh_is_within_3e_16_of_numpys():

@@ -1,11 +1,18 @@
 """LLVM operations numba does not expose to kernels: a software prefetch (for loops that know
-their next memory reads before they need them), an atomic fetch-and-add (for threads that
-share out work through a ticket), and for byte scanning eight bytes at a time, an unaligned
-8-byte load and a count of trailing zero bits."""
+their next memory reads before they need them); atomics (fetch-and-add, compare-and-exchange,
+acquire loads and release stores) and a spin-wait hint, for threads that share out work and
+wait on each other; and for byte scanning eight bytes at a time, an unaligned 8-byte load and
+a count of trailing zero bits."""
+import os
+import platform
+
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+_POSIX = os.name == "posix"
 
 
 @intrinsic
@@ -81,3 +88,82 @@ def trailing_zeros(typingctx, x):
                                             "llvm.cttz.i64")
         return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
     return types.uint64(x), codegen
+
+
+def _int64_slot(context, builder, signature, args):
+    """A pointer to ``counter[index]`` of a 1-D int64 array (the first two arguments)."""
+    arr = context.make_array(signature.args[0])(context, builder, args[0])
+    idx = context.cast(builder, args[1], signature.args[1], types.intp)
+    return cgutils.get_item_pointer(context, builder, signature.args[0], arr, [idx], wraparound=False)
+
+
+def _is_counter(counter, index):
+    return (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64
+            and isinstance(index, types.Integer))
+
+
+@intrinsic
+def compare_exchange(typingctx, counter, index, expected, new):
+    """Atomically: if ``counter[index]`` (a 1-D int64 array) holds ``expected``, store ``new``
+    there. True when this call stored it; no other thread can have claimed the same value."""
+    if not _is_counter(counter, index):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ptr = _int64_slot(context, builder, signature, args)
+        old = context.cast(builder, args[2], signature.args[2], types.int64)
+        new_value = context.cast(builder, args[3], signature.args[3], types.int64)
+        pair = builder.cmpxchg(ptr, old, new_value, "seq_cst", "seq_cst")
+        return builder.extract_value(pair, 1)
+    return types.boolean(counter, index, expected, new), codegen
+
+
+@intrinsic
+def load_acquire(typingctx, counter, index):
+    """``counter[index]`` (a 1-D int64 array), read so that whatever the thread that stored it
+    wrote before its ``store_release`` is visible after this read."""
+    if not _is_counter(counter, index):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.load_atomic(_int64_slot(context, builder, signature, args), "acquire", 8)
+    return types.int64(counter, index), codegen
+
+
+@intrinsic
+def store_release(typingctx, counter, index, value):
+    """Store ``value`` in ``counter[index]`` (a 1-D int64 array) after every write this thread
+    made before it (see ``load_acquire``)."""
+    if not _is_counter(counter, index):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value_ = context.cast(builder, args[2], signature.args[2], types.int64)
+        builder.store_atomic(value_, _int64_slot(context, builder, signature, args), "release", 8)
+        return context.get_dummy_value()
+    return types.void(counter, index, value), codegen
+
+
+@intrinsic
+def wait_a_moment(typingctx, rounds):
+    """Round ``rounds`` of a wait on another thread: the CPU's spin-wait hint (x86 ``pause``)
+    and, from round 1,024 on, every 64th round, ``sched_yield`` (POSIX), so that a thread whose
+    partner waits for the same core gives it up instead of spinning through its time slice."""
+    if not isinstance(rounds, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        if _X86:
+            pause = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
+                                                   "llvm.x86.sse2.pause")
+            builder.call(pause, [])
+        if _POSIX:
+            n = context.cast(builder, args[0], signature.args[0], types.int64)
+            i64 = ir.IntType(64)
+            late = builder.and_(builder.icmp_signed(">=", n, ir.Constant(i64, 1024)),
+                                builder.icmp_signed("==", builder.and_(n, ir.Constant(i64, 63)), ir.Constant(i64, 0)))
+            with builder.if_then(late, likely=False):
+                fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
+                builder.call(fn, [])
+        return context.get_dummy_value()
+    return types.void(rounds), codegen

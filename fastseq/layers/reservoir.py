@@ -25,13 +25,13 @@ from tqdm.auto import tqdm
 
 from fastseq import _validate as v
 from fastseq import kernels
-from fastseq._threads import get_num_threads, matmul
+from fastseq._threads import get_num_threads
 
 # Rows of W drawn per block: bounds the draw's scratch memory to this many rows of H floats.
 _DRAW_ROWS = 256
-# The drive (inputs, bias, noise) is computed for blocks of steps of about this many bytes: a
-# block the kernel finds in cache, instead of a second (N, T, H) array as large as the states.
-_DRIVE_BYTES = 1 << 20
+# With noise, the kernels run blocks of steps whose noise takes about this many bytes: a block
+# found in cache, instead of a second (N, T, H) array as large as the states.
+_NOISE_BYTES = 1 << 20
 # Reservoirs with at least this many connections show a progress bar (stderr) while ARPACK
 # looks for their spectral radius: its products grow with the connections, and at 10^7 of
 # them the search runs long enough to look like a hang without one.
@@ -176,6 +176,7 @@ class TimeReservoir:
         self._noise = np.random.default_rng([seed, 2])
         check_memory(where, "the kernels' copy of the reservoir", self.W.nnz * 8)
         self.csr = kernel_csr(self.W)
+        self._unit_cuts = {}
         self.stateful = stateful
         self.params, self.grads = [], []
         self.h = None
@@ -184,16 +185,6 @@ class TimeReservoir:
     def units(self):
         return self.W.shape[0]
 
-    def drive(self, xs):
-        """The state-independent part of each pre-activation: xs (N, T, D) @ Win.T + bias
-        (+ noise) → (N, T, H)."""
-        N, T, D = xs.shape
-        drive = matmul(xs.reshape(N * T, D), self.Win.T).reshape(N, T, self.units)
-        drive += self.bias
-        if self.noise:
-            drive += (self.noise * self._noise.standard_normal(drive.shape)).astype(self.dtype)
-        return drive
-
     def forward(self, xs):
         where = "TimeReservoir"
         xs = v.float_array(where, "xs", xs, ndims=(3,))
@@ -201,20 +192,30 @@ class TimeReservoir:
             raise ValueError(f"{where}: xs must have shape (N, T, {self.Win.shape[1]}), got {xs.shape}")
         v.finite(where, "xs", xs)
         N, T, _ = xs.shape
-        steps = max(1, _DRIVE_BYTES // (N * self.units * self.dtype.itemsize))     # per drive block
+        # noise is drawn for blocks of steps, so that it never takes as much memory as the states
+        steps = max(1, _NOISE_BYTES // (N * self.units * self.dtype.itemsize)) if self.noise else max(T, 1)
         check_memory(where, f"the states of {N}x{T} steps of {self.units} units",
-                     N * (T + min(T, steps)) * self.units * self.dtype.itemsize)
+                     N * (T + (min(T, steps) if self.noise else 0)) * self.units * self.dtype.itemsize)
         state = self._start(N)
         out = np.empty((N, T, self.units), dtype=self.dtype)
-        unit_blocks = 0 if N >= 2 else get_num_threads()       # threads split the sequences, or the units
-        xs = xs.astype(self.dtype, copy=False)
+        cuts = self._cuts(get_num_threads())        # for threads that split each step's units
+        xs = np.ascontiguousarray(xs, dtype=self.dtype)
         for first in range(0, T, steps):
-            drive = self.drive(xs[:, first:first + steps])
-            kernels.reservoir.reservoir_run(self.csr, drive, self.dtype.type(self.leak), state, out, first,
-                                            unit_blocks)
+            block = xs[:, first:first + steps]
+            noise = (self.noise * self._noise.standard_normal((N, block.shape[1], self.units))).astype(self.dtype) \
+                if self.noise else np.empty((N, 0, self.units), dtype=self.dtype)
+            kernels.reservoir.run_steps(self.csr, (block, self.Win, self.bias, noise), self.dtype.type(self.leak),
+                                        state, out, first, cuts)
         if self.stateful:
             self.h = state
         return out
+
+    def _cuts(self, blocks):
+        """The units cut into ``blocks`` runs of equal work (``kernels.reservoir.unit_cuts``),
+        kept per count."""
+        if blocks not in self._unit_cuts:
+            self._unit_cuts[blocks] = kernels.reservoir.unit_cuts(self.csr[0], blocks)
+        return self._unit_cuts[blocks]
 
     def _start(self, N):
         if not self.stateful or self.h is None:
