@@ -8,6 +8,7 @@ Workloads: the book's ch01/train.py, ch03/train.py, ch05/train.py, ch05/train_cu
 ch07/generate_text.py, ch07/generate_better_text.py, the first 6 lines of
 ch07/train_seq2seq.py and the first 5 progress lines of ch06/train_rnnlm.py under the drop-in,
 and the book itself (with FASTSEQ_BOOK_DIR); Rnnlm and BetterRnnlm training iterations;
+an echo state network's states (H = 1,000, connectivity 0.1, one series: the team of threads);
 ``fastseq count`` on PTB; one epoch of ``fastseq train-word2vec`` on PTB; one epoch of
 ``fastseq train-seq2seq``. PyTorch on the same iterations is the anchor when it is installed.
 Medians of ``--rounds`` runs; quiet and busy alternate, so drift hits both.
@@ -70,6 +71,19 @@ print((time.perf_counter() - start) / n)
 """
 
 
+ESN_STATES = r"""
+import time, numpy as np
+from fastseq.layers.reservoir import TimeReservoir
+layer = TimeReservoir(1, 1000, connectivity=0.1, spectral_radius=1.25, leak=0.3, seed=0, stateful=False)
+xs = np.random.default_rng(0).uniform(-1, 1, (1, 5000, 1))
+layer.forward(xs)
+start = time.perf_counter()
+for _ in range(3):
+    layer.forward(xs)
+print((time.perf_counter() - start) / 15000)
+"""
+
+
 def _timed(cmd, cwd=None, env=None):
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
@@ -119,6 +133,7 @@ def workloads(tree, scratch):
         iterations("PyTorch LSTM-LM H650x2 iteration (s)", "torch-better", 6)
     except ImportError:
         print("PyTorch is not installed: its anchor rows are skipped")
+    out["ESN states H=1000 c=0.1, a step (s)"] = lambda: float(_timed([py, "-c", ESN_STATES])[1].split()[-1])
     cli("count PTB", "count", "--dim", "100")
     cli("train-word2vec PTB 1 epoch", "train-word2vec", "--epochs", "1")
     cli("train-seq2seq addition 1 epoch", "train-seq2seq", "--epochs", "1")

@@ -115,9 +115,20 @@ def _seq2seq(tmp, threads):
 
 
 def _esn(tmp, threads):
+    import numpy as np
+
+    from fastseq import kernels
     from fastseq.esn_train import train_esn
+    from fastseq.layers.reservoir import TimeReservoir
 
     train_esn(tmp, units=20, train=120, test=10, generate=5, warmup=10, threads=threads, progress=False)
+    # the team of threads for one long series, which a reservoir this small never calls for
+    layer = TimeReservoir(1, 20, connectivity=0.5, seed=0)
+    out = np.empty((1, 3, 20))
+    kernels.reservoir.map_pages(out[0].reshape(-1))
+    kernels.reservoir.reservoir_run_team(layer.csr, (np.zeros((1, 3, 1)), layer.Win, layer.bias, np.empty((1, 0, 20))),
+                                         np.float64(layer.leak), np.zeros((1, 20)), out, 0,
+                                         kernels.reservoir.unit_cuts(layer.csr[0], 2))
 
 
 JOBS = {"train-lm, eval-lm, generate": _language_models, "train-word2vec": _word2vec, "count": _count,

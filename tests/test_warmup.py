@@ -19,9 +19,10 @@ def test_warm_up_leaves_nothing_to_compile(tmp_path):
     env["NUMBA_DEBUG_CACHE"] = "1"
     text = tmp_path / "text.txt"           # over 2 MiB: read as two halves at once where 2 cores are free
     text.write_text("the cat sat on the mat . 고양이가 매트 위에 앉았다 .\n" * 40000, encoding="utf-8")
+    # train-esn at 300 units: 9,300 connections and units a step, where one series gets the team of threads
     for command in (["train-lm", "--epochs", "1", "--train-tokens", "2000"], ["count"],
                     ["train-word2vec", "--corpus", str(text), "--epochs", "1", "--dim", "8"],
-                    ["train-esn", "--units", "100", "--train", "300", "--test", "50", "--generate", "10"]):
+                    ["train-esn", "--units", "300", "--train", "300", "--test", "50", "--generate", "10"]):
         run = _fastseq(*command, "--out", str(tmp_path / command[0]), env=env)
         assert run.returncode == 0, run.stderr[-2000:]
         log = run.stdout + run.stderr
