@@ -58,7 +58,7 @@ def _new_states(shape, dtype):
 
     NumPy asks for transparent huge pages for arrays of 4 MiB and more (``MADV_HUGEPAGE``);
     where memory is fragmented (freed by other work) the OS then compacts it inside the page
-    faults. Writing fresh 80 MB of states took 85-120 ms that way against 14-18 ms in ordinary
+    faults. Mapping 80 MB of states took 85-120 ms that way against 19-21 ms in ordinary
     pages (H=1,000, T=10,000, alternating with reservoirpy's runs), and a thread stopped in
     such a fault holds up its team. The memory is an anonymous mapping, returned to the OS
     when the array goes."""
