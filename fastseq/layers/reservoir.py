@@ -56,12 +56,11 @@ def _number(where, name, value, low, high, low_open=True, high_open=False):
 def _new_states(shape, dtype):
     """An uninitialised array for the states, of ordinary (4 KiB) pages when it is large.
 
-    NumPy asks for transparent huge pages for arrays of 4 MiB and more (``MADV_HUGEPAGE``);
-    where memory is fragmented (freed by other work) the OS then compacts it inside the page
-    faults. Mapping 80 MB of states took 85-120 ms that way against 19-21 ms in ordinary
-    pages (H=1,000, T=10,000, alternating with reservoirpy's runs), and a thread stopped in
-    such a fault holds up its team. The memory is an anonymous mapping, returned to the OS
-    when the array goes."""
+    NumPy asks for transparent huge pages for arrays of 4 MiB and more (``MADV_HUGEPAGE``).
+    Right after other work had freed memory, mapping 80 MB of states that way took 85-120 ms
+    against 19-21 ms in ordinary pages (H=1,000, T=10,000, alternating with reservoirpy's
+    runs), and a thread stopped in such a fault holds up its team. The memory is an
+    anonymous mapping, returned to the OS when the array goes."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
     if nbytes < _HUGE_PAGE_ARRAYS or not hasattr(mmap, "MADV_NOHUGEPAGE"):
