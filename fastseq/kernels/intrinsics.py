@@ -43,19 +43,28 @@ def prefetch_row(typingctx, matrix, row):
     return types.void(matrix, row), codegen
 
 
+def _int64_slot(context, builder, signature, args):
+    """A pointer to ``counter[index]`` of a 1-D int64 array (the first two arguments)."""
+    arr = context.make_array(signature.args[0])(context, builder, args[0])
+    idx = context.cast(builder, args[1], signature.args[1], types.intp)
+    return cgutils.get_item_pointer(context, builder, signature.args[0], arr, [idx], wraparound=False)
+
+
+def _is_counter(counter, index):
+    return (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64
+            and isinstance(index, types.Integer))
+
+
 @intrinsic
 def fetch_add(typingctx, counter, index, value):
     """Atomically add ``value`` to ``counter[index]`` (a 1-D int64 array) and return the value
     it held before: a lock-free ticket for threads that share out work."""
-    if not (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64):
+    if not _is_counter(counter, index):
         return None
 
     def codegen(context, builder, signature, args):
-        arr = context.make_array(signature.args[0])(context, builder, args[0])
-        idx = context.cast(builder, args[1], signature.args[1], types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], arr, [idx], wraparound=False)
         add = context.cast(builder, args[2], signature.args[2], types.int64)
-        return builder.atomic_rmw("add", ptr, add, "seq_cst")
+        return builder.atomic_rmw("add", _int64_slot(context, builder, signature, args), add, "seq_cst")
     return types.int64(counter, index, value), codegen
 
 
@@ -88,18 +97,6 @@ def trailing_zeros(typingctx, x):
                                             "llvm.cttz.i64")
         return builder.call(fn, [args[0], ir.Constant(ir.IntType(1), 1)])
     return types.uint64(x), codegen
-
-
-def _int64_slot(context, builder, signature, args):
-    """A pointer to ``counter[index]`` of a 1-D int64 array (the first two arguments)."""
-    arr = context.make_array(signature.args[0])(context, builder, args[0])
-    idx = context.cast(builder, args[1], signature.args[1], types.intp)
-    return cgutils.get_item_pointer(context, builder, signature.args[0], arr, [idx], wraparound=False)
-
-
-def _is_counter(counter, index):
-    return (isinstance(counter, types.Array) and counter.ndim == 1 and counter.dtype == types.int64
-            and isinstance(index, types.Integer))
 
 
 @intrinsic

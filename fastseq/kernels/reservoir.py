@@ -66,10 +66,16 @@ def _squash(prev, sums, leak, row):
         row[i] = prev[i] + leak * (_tanh(sums[i]) - prev[i])
 
 
+def _step_work(W, inputs):
+    """Elementwise operations of one step of one sequence: its connections (a gathered
+    multiply-add costs about one) and its input weights."""
+    return W[2].size + inputs[1].size
+
+
 def _work(W, inputs, leak, state, out, first):
-    """Elementwise operations of a whole call (a gathered multiply-add costs about one)."""
-    xs, Win = inputs[0], inputs[1]
-    return (W[2].size + Win.size) * xs.shape[0] * xs.shape[1]
+    """Elementwise operations of a whole call."""
+    xs = inputs[0]
+    return _step_work(W, inputs) * xs.shape[0] * xs.shape[1]
 
 
 @parallel_kernel(work=_work, **KERNEL)
@@ -107,14 +113,16 @@ TEAM_MIN_STEP = 8192
 def _run_block_if_unclaimed(W, inputs, leak, state, out, first, team, b, step):
     """Claim block b of the team's step ``step`` (sequence step // T, step step % T), run it
     and mark it done; False, doing nothing, when another thread has claimed it."""
-    cuts, counters, sums, local = team
+    cuts, counters, sums, local, local_step = team
     B = cuts.size - 1
     if load_acquire(counters, b * _LINE) != step or not compare_exchange(counters, b * _LINE, step, step + 1):
         return False
     T = inputs[0].shape[1]
     n, t = step // T, step % T
     prev = state[n] if t == 0 else out[n, first + t - 1]
-    local[:] = prev           # one sweep over the units another core wrote, before the gathers
+    if local_step[0] != step:  # one sweep over the units another core wrote, before the gathers,
+        local[:] = prev        # once a step however many of its blocks this thread runs
+        local_step[0] = step
     lo, hi = cuts[b], cuts[b + 1]
     _sums(W, local, inputs, n, t, sums, lo, hi)
     _squash(prev[lo:hi], sums[lo:hi], leak, out[n, first + t, lo:hi])
@@ -143,7 +151,7 @@ def reservoir_run_team(W, inputs, leak, state, out, first, cuts):
     counters = np.zeros(2 * B * _LINE, dtype=np.int64)      # claims of block b at b, done at B + b
     sums = np.empty(H, dtype=state.dtype)
     for me in prange(B):
-        team = (cuts, counters, sums, np.empty(H, dtype=state.dtype))
+        team = (cuts, counters, sums, np.empty(H, dtype=state.dtype), np.full(1, -1, dtype=np.int64))
         eager = False
         for step in range(N * T):
             stole = False
@@ -201,7 +209,7 @@ def run_steps(W, inputs, leak, state, out, first, cuts):
     by ``reservoir_run``, which splits the sequences or runs on one thread."""
     N = state.shape[0]
     blocks = cuts.size - 1
-    if 1 < blocks == numba.get_num_threads() and N < blocks and W[2].size + inputs[1].size >= TEAM_MIN_STEP \
+    if 1 < blocks == numba.get_num_threads() and N < blocks and _step_work(W, inputs) >= TEAM_MIN_STEP \
             and not others_hold_the_cores():
         for n in range(N):       # the pages' faults now, by both threads, not while a partner waits
             map_pages(out[n, first:first + inputs[0].shape[1]].reshape(-1))
