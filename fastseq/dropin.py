@@ -17,8 +17,8 @@ streams instead. The book tree's ``dataset/`` folder is searched for data after
 """
 import importlib
 import importlib.util
+import io
 import os
-import runpy
 import sys
 import types
 
@@ -160,6 +160,25 @@ def detect_language(script):
     return "en"
 
 
+def _run_as_main(script):
+    """Run the file ``script`` as Python runs a script: its code in a fresh module named
+    ``__main__`` (so that what it pickles refers to ``__main__``), the previous ``__main__`` put
+    back afterwards. ``runpy.run_path`` does the same, and imports ``pkgutil`` to do it."""
+    with io.open_code(script) as f:
+        code = compile(f.read(), script, "exec")
+    module = types.ModuleType("__main__")
+    module.__file__, module.__cached__, module.__loader__ = script, None, None
+    previous = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        if previous is None:
+            sys.modules.pop("__main__", None)
+        else:
+            sys.modules["__main__"] = previous
+
+
 def run(script, args=(), lang=None):
     """Run ``script`` as ``__main__`` with ``args`` as its ``sys.argv[1:]`` and fastseq served.
 
@@ -180,7 +199,7 @@ def run(script, args=(), lang=None):
     for p in (os.path.dirname(folder), folder):
         if p not in sys.path:
             sys.path.insert(0, p)
-    runpy.run_path(script, run_name="__main__")
+    _run_as_main(script)
 
 
 def main(argv=None):

@@ -6,6 +6,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from fastseq import dropin
+
 BOOK_SCRIPT = """
 import sys
 sys.path.append('..')
@@ -45,6 +47,40 @@ def test_book_style_script_runs_on_fastseq(tmp_path):
     words = done.stdout.split()
     assert done.stdout.startswith("ARGS ['--flag', '3'] LOSS") and words[-1] == "7"
     assert abs(float(words[-2]) - np.log(3)) < 0.05  # near-uniform softmax over 3 classes
+
+
+
+CLASSES_ONLY = """
+import sys
+sys.path.append('..')
+from common.time_layers import *
+from common.base_model import BaseModel
+from seq2seq import Seq2seq
+from rnnlm_gen import RnnlmGen
+Seq2seq(13, 16, 32)
+print(sorted(m for m in sys.modules if m == 'pkgutil' or m.startswith('fastseq.reference.')))
+"""
+
+
+def test_serving_the_book_imports_no_reference_layers(tmp_path):
+    """The book's scripts that only define classes do nothing but import: the fast layers and
+    models take their compositions from ``fastseq._composite`` and never import the reference
+    twins' layers, and the script runs without ``runpy.run_path`` (which imports pkgutil)."""
+    done = _run(tmp_path, CLASSES_ONLY)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "['fastseq.reference.models', 'fastseq.reference.seq2seq', " \
+        "'fastseq.reference.util']"
+
+
+def test_the_script_runs_as_main_and_the_previous_main_comes_back(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text("# coding: utf-8\nimport builtins, sys\nclass Thing: pass\n"
+                      "builtins._fastseq_seen = (__name__, __file__, sys.modules['__main__'].Thing is Thing, '한')\n")
+    before = sys.modules["__main__"]
+    dropin._run_as_main(str(script))
+    assert sys.modules["__main__"] is before
+    import builtins
+    assert builtins.__dict__.pop("_fastseq_seen") == ("__main__", str(script), True, "한")
 
 
 IMPORTS_ONLY = """

@@ -8,8 +8,7 @@ decoder step (views into one (N, Td, Te) array, ``weights``)."""
 import numpy as np
 
 from fastseq import _validate as v
-from fastseq import kernels
-from fastseq.reference import attention as reference_attention
+from fastseq import _composite, kernels
 
 __all__ = ["WeightSum", "AttentionWeight", "Attention", "TimeAttention"]
 
@@ -78,7 +77,7 @@ class AttentionWeight:
         return ds[:, :, None] * h[:, None, :], np.matmul(ds[:, None, :], hs)[:, 0]
 
 
-class Attention(reference_attention.Attention):
+class Attention(_composite.Attention):
     """AttentionWeight then WeightSum (the book's composition, with these fast parts);
     ``attention_weight`` keeps the weights (N, T)."""
 

@@ -18,11 +18,11 @@ the same engine run for T=1, with the caller's state. Computation happens in Wx'
 """
 import numpy as np
 
+from fastseq import _composite
 from fastseq import _validate as v
 from fastseq._threads import matmul
 from fastseq.numpy_kernels import for_size
 from fastseq.layers.core import affine_forward, column_sums
-from fastseq.reference import time_layers as reference_time_layers
 
 __all__ = ["RNN", "LSTM", "GRU", "TimeRNN", "TimeLSTM", "TimeGRU", "TimeBiLSTM"]
 
@@ -423,7 +423,7 @@ class TimeGRU(_Time, _GRUCell):
         super().__init__(Wx, Wh, b, stateful)
 
 
-class TimeBiLSTM(reference_time_layers.TimeBiLSTM):
+class TimeBiLSTM(_composite.TimeBiLSTM):
     """A forward TimeLSTM over xs and a backward one over xs reversed in time, outputs
     concatenated on the last axis: ``forward(xs (N, T, D))`` → ``(N, T, 2H)``. ``params`` /
     ``grads`` are the two layers' lists concatenated (the book's composition, fast TimeLSTMs)."""

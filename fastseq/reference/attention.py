@@ -1,6 +1,7 @@
 """The book's attention layers (``ch08/attention_layer.py``) in plain NumPy, step by step."""
 import numpy as np
 
+from fastseq import _composite
 from fastseq.reference.layers import Softmax
 
 
@@ -45,27 +46,11 @@ class AttentionWeight:
         return dt * hr, np.sum(dt * hs, axis=1)
 
 
-class Attention:
-    """AttentionWeight then WeightSum; ``attention_weight`` keeps a. The two parts come from
-    ``parts`` (fastseq's Attention reuses this composition with its own parts)."""
+class Attention(_composite.Attention):
+    """AttentionWeight then WeightSum; ``attention_weight`` keeps a (the composition is
+    ``fastseq._composite``'s, shared with fastseq's Attention)."""
 
     parts = (AttentionWeight, WeightSum)
-
-    def __init__(self):
-        self.params, self.grads = [], []
-        self.attention_weight_layer = self.parts[0]()
-        self.weight_sum_layer = self.parts[1]()
-        self.attention_weight = None
-
-    def forward(self, hs, h):
-        a = self.attention_weight_layer.forward(hs, h)
-        self.attention_weight = a
-        return self.weight_sum_layer.forward(hs, a)
-
-    def backward(self, dout):
-        dhs0, da = self.weight_sum_layer.backward(dout)
-        dhs1, dh = self.attention_weight_layer.backward(da)
-        return dhs0 + dhs1, dh
 
 
 class TimeAttention:

@@ -5,14 +5,14 @@ assembled from a layer module.
 fast layers in ``fastseq.models``. Each structure is written once."""
 import numpy as np
 
-from fastseq.reference import time_layers
+from fastseq._composite import LayerModule
 from fastseq.reference.util import collect_params
 
 
 class _LanguageModel:
     """predict → loss → backward over ``self.layers``; subclasses build the layers."""
 
-    layer_module = time_layers
+    layer_module = LayerModule("fastseq.reference.time_layers")
 
     def _collect(self):
         collect_params(self, self.layers)

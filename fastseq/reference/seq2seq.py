@@ -6,8 +6,10 @@ in ``fastseq.models.seq2seq``), so each structure is written once. ``generate`` 
 (argmax), one step at a time."""
 import numpy as np
 
-from fastseq.reference import time_layers
+from fastseq._composite import LayerModule
 from fastseq.reference.util import collect_params as _collect
+
+_TIME_LAYERS = LayerModule("fastseq.reference.time_layers")
 
 
 def _lstm_weights(D, H):
@@ -24,7 +26,7 @@ def _check_sample_size(sample_size):
 class Encoder:
     """Ids (N, T) → embedding → LSTM; returns the last hidden state (N, H)."""
 
-    layer_module = time_layers
+    layer_module = _TIME_LAYERS
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         L = self.layer_module
@@ -47,7 +49,7 @@ class Encoder:
 class Decoder:
     """Ids (N, T) and the encoder's state h → scores (N, T, V); ``generate`` decodes greedily."""
 
-    layer_module = time_layers
+    layer_module = _TIME_LAYERS
     peeky = False
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
@@ -114,7 +116,7 @@ class Seq2seq:
     """Encoder + Decoder + TimeSoftmaxWithLoss; ``forward(xs, ts)`` teaches the decoder ts[:, :-1]
     → ts[:, 1:]; ``generate(xs, start_id, sample_size)`` → list of ids."""
 
-    layer_module = time_layers
+    layer_module = _TIME_LAYERS
     encoder_class, decoder_class = Encoder, Decoder
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
@@ -162,7 +164,7 @@ class AttentionDecoder:
     """Embedding → LSTM (initial state: the encoder's last) → TimeAttention over the encoder's
     states → affine on [context, hidden]. ``attention.attention_weights`` keeps the weights."""
 
-    layer_module = time_layers
+    layer_module = _TIME_LAYERS
 
     def __init__(self, vocab_size, wordvec_size, hidden_size):
         L = self.layer_module

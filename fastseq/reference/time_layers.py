@@ -3,6 +3,7 @@ GRU, TimeGRU, TimeBiLSTM, TimeEmbedding, TimeAffine, TimeSoftmaxWithLoss, TimeSi
 TimeDropout (N batch, T time, D input, H hidden, V vocabulary)."""
 import numpy as np
 
+from fastseq import _composite
 from fastseq.reference.attention import TimeAttention
 from fastseq.reference.functions import sigmoid, softmax
 from fastseq.reference.layers import Affine, Embedding, SigmoidWithLoss, SoftmaxWithLoss
@@ -467,25 +468,8 @@ class TimeSigmoidWithLoss:
         return dxs
 
 
-class TimeBiLSTM:
-    """A TimeLSTM forward in time and one over the reversed sequence, concatenated (N, T, 2H).
-    ``lstm_class`` (None: this module's TimeLSTM) lets fastseq reuse the composition."""
+class TimeBiLSTM(_composite.TimeBiLSTM):
+    """A TimeLSTM forward in time and one over the reversed sequence, concatenated (N, T, 2H)
+    (the composition is ``fastseq._composite``'s, shared with fastseq's TimeBiLSTM)."""
 
-    lstm_class = None
-
-    def __init__(self, Wx1, Wh1, b1, Wx2, Wh2, b2, stateful=False):
-        lstm = self.lstm_class or TimeLSTM
-        self.forward_lstm = lstm(Wx1, Wh1, b1, stateful)
-        self.backward_lstm = lstm(Wx2, Wh2, b2, stateful)
-        self.params = self.forward_lstm.params + self.backward_lstm.params
-        self.grads = self.forward_lstm.grads + self.backward_lstm.grads
-
-    def forward(self, xs):
-        o1 = self.forward_lstm.forward(xs)
-        o2 = self.backward_lstm.forward(xs[:, ::-1])
-        return np.concatenate((o1, o2[:, ::-1]), axis=2)
-
-    def backward(self, dhs):
-        H = dhs.shape[2] // 2
-        dxs = self.forward_lstm.backward(dhs[:, :, :H])
-        return dxs + self.backward_lstm.backward(dhs[:, :, H:][:, ::-1])[:, ::-1]
+    lstm_class = TimeLSTM
