@@ -13,7 +13,11 @@ Under load, ``bench/contention.py``.
 ``--cpu`` also reports each side's main-thread CPU time from the end of Python's start-up
 (``site``, which imports NumPy in both trees' ``sitecustomize``) to the script's end, read with
 ``time.thread_time`` at exit: for the scripts that only define classes, whose few milliseconds of
-difference are smaller than the whole process's spread between runs.
+difference are smaller than the whole process's spread between runs. ``--unseeded`` runs both
+sides as a reader does, without that ``sitecustomize`` (which seeds NumPy, and so imports
+``numpy.random`` and its own imports before the script starts; the script then imports NumPy
+within the measured time); the book's NumPy 2 shims go with it, so it suits only scripts that run
+on NumPy 2 unchanged, such as those that only define classes.
 """
 import argparse
 import os
@@ -48,16 +52,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cpu", action="store_true", help="also the main thread's CPU time after start-up")
+    parser.add_argument("--unseeded", action="store_true", help="no sitecustomize: NumPy neither seeded nor "
+                        "imported before the script (scripts that run on NumPy 2 unchanged only)")
     parser.add_argument("scripts", nargs="+", help="SCRIPT[:LINES], relative to the book's tree")
     args = parser.parse_args()
     if not os.environ.get(bo.ENV):
         parser.error(f"{bo.ENV} is not set: it must name a checkout of the book's code")
     with tempfile.TemporaryDirectory(prefix="fastseq-alternate-") as scratch:
         trees = {side: bo.prepare_tree(Path(os.environ[bo.ENV]), Path(scratch) / side) for side in SIDES}
-        if args.cpu:
-            for side in SIDES:
-                with open(trees[side] / "_site" / side / "sitecustomize.py", "a") as f:
-                    f.write(CPU_CLOCK)
+        for side in SIDES:
+            with open(trees[side] / "_site" / side / "sitecustomize.py", "w" if args.unseeded else "a") as f:
+                f.write(CPU_CLOCK if args.cpu else "")
         cpu_head = f" {'book cpu ms':>11s} {'drop-in cpu ms':>14s} {'cpu ratio':>9s}" if args.cpu else ""
         print(f"{'script':40s} {'book s':>8s} {'drop-in s':>9s} {'speed-up':>8s}{cpu_head}  ({args.rounds} rounds)")
         for spec in args.scripts:

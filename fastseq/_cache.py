@@ -6,8 +6,8 @@ with "cannot cache function"; fastseq then points ``NUMBA_CACHE_DIR`` at the use
 (``$XDG_CACHE_HOME/fastseq/numba`` or ``~/.cache/fastseq/numba``) and warns once. A
 ``NUMBA_CACHE_DIR`` the user set is left alone.
 """
+import _thread
 import os
-import threading
 import warnings
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from pathlib import Path
 def _writable(folder):
     """True when a file can be created in ``folder`` (made if missing). The probe is a plain
     ``os.open``: ``tempfile`` would add a few milliseconds to every ``import fastseq``."""
-    probe = folder / f".fastseq-probe-{os.getpid()}-{threading.get_ident()}"
+    probe = folder / f".fastseq-probe-{os.getpid()}-{_thread.get_ident()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))

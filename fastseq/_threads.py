@@ -24,7 +24,6 @@ for every thread count and load.
 import contextlib
 import os
 import sys
-import threading
 import time
 import warnings
 
@@ -203,6 +202,7 @@ class _Job:
     the caller and any helper that wakes in time. A helper that wakes late finds nothing left."""
 
     def __init__(self, pieces):
+        import threading                # here: a script that never splits a product never imports it
         self.pieces, self.next, self.left = pieces, 0, len(pieces)
         self.lock, self.finished, self.error = threading.Lock(), threading.Event(), None
 
@@ -245,6 +245,7 @@ class _Helpers:
         job = _Job(pieces)
         while len(self.queues) < helpers:
             import queue                # here, not at the top: an import fastseq never pays for it
+            import threading
             inbox = queue.SimpleQueue()
             threading.Thread(target=self._serve, args=(inbox,), name="fastseq-product", daemon=True).start()
             self.queues.append(inbox)

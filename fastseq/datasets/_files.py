@@ -6,7 +6,6 @@ the cache through a temporary file that is renamed into place only after its has
 A file whose hash does not match is never returned. ``locate`` does the looking without the
 download.
 """
-import hashlib
 import os
 from pathlib import Path
 
@@ -23,9 +22,16 @@ def cache_dir():
     return Path(base) / "fastseq"
 
 
+def _sha256():
+    """A new SHA-256 digest. hashlib is imported here: its import (OpenSSL's) costs about 3 ms,
+    which a script that never checks a file (the drop-in runner imports this module) need not pay."""
+    import hashlib
+    return hashlib.sha256()
+
+
 def sha256_of(path):
     """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
+    digest = _sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
@@ -55,7 +61,7 @@ def _download(url, dest, sha256):
     dest.parent.mkdir(parents=True, exist_ok=True)
 
     def write(out):
-        digest = hashlib.sha256()
+        digest = _sha256()
         with urllib.request.urlopen(url, timeout=30) as response:
             for block in iter(lambda: response.read(1 << 20), b""):
                 digest.update(block)
