@@ -60,9 +60,10 @@ def main():
         parser.error(f"{bo.ENV} is not set: it must name a checkout of the book's code")
     with tempfile.TemporaryDirectory(prefix="fastseq-alternate-") as scratch:
         trees = {side: bo.prepare_tree(Path(os.environ[bo.ENV]), Path(scratch) / side) for side in SIDES}
-        for side in SIDES:
-            with open(trees[side] / "_site" / side / "sitecustomize.py", "w" if args.unseeded else "a") as f:
-                f.write(CPU_CLOCK if args.cpu else "")
+        if args.cpu or args.unseeded:
+            for side in SIDES:
+                with open(trees[side] / "_site" / side / "sitecustomize.py", "w" if args.unseeded else "a") as f:
+                    f.write(CPU_CLOCK if args.cpu else "")
         cpu_head = f" {'book cpu ms':>11s} {'drop-in cpu ms':>14s} {'cpu ratio':>9s}" if args.cpu else ""
         print(f"{'script':40s} {'book s':>8s} {'drop-in s':>9s} {'speed-up':>8s}{cpu_head}  ({args.rounds} rounds)")
         for spec in args.scripts:

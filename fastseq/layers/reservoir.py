@@ -221,7 +221,7 @@ class TimeReservoir:
         cuts = self._cuts(get_num_threads())        # for threads that split each step's units
         xs = np.ascontiguousarray(xs, dtype=self.dtype)
         for first in range(0, T, steps):
-            block = xs[:, first:first + steps]
+            block = np.ascontiguousarray(xs[:, first:first + steps])    # the kernels' one (C) layout
             noise = (self.noise * self._noise.standard_normal((N, block.shape[1], self.units))).astype(self.dtype) \
                 if self.noise else np.empty((N, 0, self.units), dtype=self.dtype)
             kernels.reservoir.run_steps(self.csr, (block, self.Win, self.bias, noise), self.dtype.type(self.leak),
